@@ -1,0 +1,508 @@
+"""The pure-Python reference implementation of the detection: the oracle.
+
+This module is slow on purpose. It reads each whole file into memory, decodes
+it in one go, finds events with a plain loop and parses every event on its own
+with Python's expat, so that each step can be checked by reading it against
+the contract. Property tests compare the fast Rust core against it.
+
+It follows ``shared/spec/DETECTION.md`` (the contract) and the "Semantics"
+section of the project README (the decisions where the contract is silent).
+The steps, in order, each a small function below:
+
+1. decode     - gzip (one layer), then BOM / XML Appendix F sniffing; UTF-16 is
+                transcoded to UTF-8 (lone surrogates become invalid UTF-8).
+2. frame      - every ``<Event`` followed by whitespace, ``>`` or ``/`` starts an
+                event; it ends at the first ``</Event>`` after it, unless the
+                next start comes first (then it is unterminated: malformed).
+3. parse      - the event's bytes alone must be a well-formed XML 1.0 document
+                as expat (without namespace processing) judges it.
+4. fields     - elements and attributes by local name; an element's value is
+                its own character data, or None if it has child elements.
+5. match      - provider, EventID, Image basename, TargetFilename suffix,
+                ASCII case-insensitively.
+6. aggregate  - group by the by-fields (events with a missing or empty one are
+                dropped), parse SystemTime (a matching event without a
+                parsable one is malformed), count and min/max time.
+
+Only the standard library is used. ``threads`` and ``chunk_size`` are accepted
+so that tests can call this and the native scanner the same way; they are
+ignored.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from datetime import datetime, timezone
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+from xml.parsers import expat
+
+from .results import (
+    BY_FIELDS,
+    MAX_MALFORMED_EXAMPLES,
+    Hit,
+    MalformedEvent,
+    ScanResult,
+    ScanStats,
+)
+
+__all__ = ["scan", "scan_bytes"]
+
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+#: XML whitespace: the only characters trimmed from EventID and SystemTime.
+XML_WHITESPACE = " \t\r\n"
+
+PROVIDER = b"microsoft-windows-sysmon"  # compared after ASCII lower-casing
+EVENT_ID = "15"
+PROCESS_NAME = b"telegram.exe"  # compared after ASCII lower-casing
+TARGET_SUFFIX = b":zone.identifier"  # compared after ASCII lower-casing
+
+
+# --------------------------------------------------------------------------
+# 1. decode
+# --------------------------------------------------------------------------
+
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16LE_BOM = b"\xff\xfe"
+UTF16BE_BOM = b"\xfe\xff"
+
+
+def decode(raw: bytes) -> bytes:
+    """Turn a file's raw bytes into the UTF-8 byte stream events are framed in.
+
+    gzip is undone once (not recursively). A UTF-8 BOM is kept in the stream
+    (so offsets equal file offsets); a UTF-16 BOM is dropped before
+    transcoding. Without a BOM, ``3C 00`` means UTF-16LE and ``00 3C`` means
+    UTF-16BE (XML 1.0 Appendix F); anything else is taken as UTF-8 as is.
+    """
+    data = raw
+    if data.startswith(GZIP_MAGIC):
+        data = gzip.decompress(data)
+    if data.startswith(UTF8_BOM):
+        return data
+    if data.startswith(UTF16LE_BOM):
+        return utf16_to_utf8(data[2:], "utf-16-le")
+    if data.startswith(UTF16BE_BOM):
+        return utf16_to_utf8(data[2:], "utf-16-be")
+    if data.startswith(b"\x3c\x00"):
+        return utf16_to_utf8(data, "utf-16-le")
+    if data.startswith(b"\x00\x3c"):
+        return utf16_to_utf8(data, "utf-16-be")
+    return data
+
+
+def utf16_to_utf8(data: bytes, codec: str) -> bytes:
+    """Transcode UTF-16 (no BOM) to UTF-8.
+
+    A dangling odd final byte is dropped. A lone surrogate is kept as its
+    3-byte form (e.g. ``ED A0 80``), which is not valid UTF-8, so the event
+    holding it is malformed.
+    """
+    if len(data) % 2:
+        data = data[:-1]
+    return data.decode(codec, "surrogatepass").encode("utf-8", "surrogatepass")
+
+
+# --------------------------------------------------------------------------
+# 2. frame
+# --------------------------------------------------------------------------
+
+EVENT_OPEN = b"<Event"
+EVENT_CLOSE = b"</Event>"
+#: What may follow ``<Event`` for it to be an event start.
+EVENT_OPEN_FOLLOWERS = (b" ", b"\t", b"\r", b"\n", b">", b"/")
+
+
+class Framed(NamedTuple):
+    """One event start: its offset, and either its bytes or why it has none."""
+
+    offset: int
+    data: Optional[bytes]
+    reason: Optional[str]
+
+
+def event_starts(data: bytes) -> List[int]:
+    """Every index where an event starts, in order."""
+    starts = []
+    i = data.find(EVENT_OPEN)
+    while i != -1:
+        follower = data[i + len(EVENT_OPEN) : i + len(EVENT_OPEN) + 1]
+        if follower in EVENT_OPEN_FOLLOWERS:
+            starts.append(i)
+        i = data.find(EVENT_OPEN, i + 1)
+    return starts
+
+
+def frame(data: bytes) -> Iterator[Framed]:
+    """Cut the decoded stream into events, one `Framed` per event start."""
+    starts = event_starts(data)
+    for k, start in enumerate(starts):
+        next_start = starts[k + 1] if k + 1 < len(starts) else None
+        end = data.find(EVENT_CLOSE, start + len(EVENT_OPEN))
+        if end == -1:
+            if next_start is None:
+                reason = "no </Event> before end of input"
+            else:
+                reason = "no </Event> before the next event start"
+            yield Framed(start, None, reason)
+        elif next_start is not None and next_start < end:
+            yield Framed(start, None, "no </Event> before the next event start")
+        else:
+            yield Framed(start, data[start : end + len(EVENT_CLOSE)], None)
+
+
+# --------------------------------------------------------------------------
+# 3. parse
+# --------------------------------------------------------------------------
+
+
+def local_name(name: str) -> str:
+    """The part of an element or attribute name after its last ``:``."""
+    return name.rpartition(":")[2]
+
+
+class Element:
+    """A parsed element: names, attributes in document order, children, text."""
+
+    __slots__ = ("name", "attributes", "children", "text_parts")
+
+    def __init__(self, name: str, attributes: List[Tuple[str, str]]) -> None:
+        self.name = name
+        self.attributes = attributes
+        self.children: List["Element"] = []
+        self.text_parts: List[str] = []
+
+    @property
+    def local(self) -> str:
+        return local_name(self.name)
+
+    def value(self) -> Optional[str]:
+        """Own character data; None if the element holds any child element."""
+        if self.children:
+            return None
+        return "".join(self.text_parts)
+
+    def attribute(self, wanted_local: str) -> Optional[str]:
+        """The first attribute whose local name is `wanted_local`."""
+        for name, value in self.attributes:
+            if local_name(name) == wanted_local:
+                return value
+        return None
+
+    def child(self, wanted_local: str) -> Optional["Element"]:
+        """The first child element whose local name is `wanted_local`."""
+        for child in self.children:
+            if child.local == wanted_local:
+                return child
+        return None
+
+    def children_named(self, wanted_local: str) -> List["Element"]:
+        return [c for c in self.children if c.local == wanted_local]
+
+
+class NotWellFormed(Exception):
+    """The event's bytes are not a well-formed XML document."""
+
+
+def parse(event: bytes) -> Element:
+    """Parse one event's bytes alone with expat; return the root element.
+
+    Expat does all well-formedness checking (UTF-8 validity, allowed
+    characters, entity and character references, tag nesting, duplicate
+    attributes, ...), line-end normalisation and attribute-value
+    normalisation. No namespace processing: undeclared prefixes are fine.
+    Comments and processing instructions have no handler, so they are skipped;
+    CDATA content arrives as character data.
+    """
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.ordered_attributes = True
+    stack: List[Element] = []
+    roots: List[Element] = []
+
+    def start(name: str, flat_attributes: List[str]) -> None:
+        pairs = list(zip(flat_attributes[0::2], flat_attributes[1::2]))
+        element = Element(name, pairs)
+        if stack:
+            stack[-1].children.append(element)
+        else:
+            roots.append(element)
+        stack.append(element)
+
+    def end(name: str) -> None:
+        stack.pop()
+
+    def text(data: str) -> None:
+        if stack:
+            stack[-1].text_parts.append(data)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    try:
+        parser.Parse(event, True)
+    except expat.ExpatError as error:
+        raise NotWellFormed(f"not well-formed XML: {error}") from None
+    # A successful parse has exactly one root, and it is the event element.
+    (root,) = roots
+    return root
+
+
+# --------------------------------------------------------------------------
+# 4. fields
+# --------------------------------------------------------------------------
+
+
+class Fields(NamedTuple):
+    """The values the detection looks at; None where absent."""
+
+    provider: Optional[str]
+    event_id: Optional[str]
+    computer: Optional[str]
+    system_time: Optional[str]
+    image: Optional[str]
+    target_filename: Optional[str]
+    process_id: Optional[str]
+    hash: Optional[str]
+
+
+def system_child(root: Element, wanted_local: str) -> Optional[Element]:
+    """``System/<wanted>``, both the first of their local name."""
+    system = root.child("System")
+    if system is None:
+        return None
+    return system.child(wanted_local)
+
+
+def data_value(root: Element, name: str) -> Optional[str]:
+    """``EventData/Data[@Name=name]``: the first such Data's value."""
+    event_data = root.child("EventData")
+    if event_data is None:
+        return None
+    for data in event_data.children_named("Data"):
+        if data.attribute("Name") == name:
+            return data.value()
+    return None
+
+
+def fields(root: Element) -> Fields:
+    provider = system_child(root, "Provider")
+    event_id = system_child(root, "EventID")
+    computer = system_child(root, "Computer")
+    time_created = system_child(root, "TimeCreated")
+    return Fields(
+        provider=None if provider is None else provider.attribute("Name"),
+        event_id=None if event_id is None else event_id.value(),
+        computer=None if computer is None else computer.value(),
+        system_time=None if time_created is None else time_created.attribute("SystemTime"),
+        image=data_value(root, "Image"),
+        target_filename=data_value(root, "TargetFilename"),
+        process_id=data_value(root, "ProcessId"),
+        hash=data_value(root, "Hash"),
+    )
+
+
+# --------------------------------------------------------------------------
+# 5. match
+# --------------------------------------------------------------------------
+
+
+def ascii_lower(value: str) -> bytes:
+    """Lower-case ASCII letters only (bytes.lower never touches non-ASCII)."""
+    return value.encode("utf-8").lower()
+
+
+def basename(path: str) -> str:
+    """The text after the last backslash; the whole value if there is none."""
+    return path.rpartition("\\")[2]
+
+
+def matches(f: Fields) -> bool:
+    """The base search: all four conditions; a missing value never matches."""
+    if f.provider is None or ascii_lower(f.provider) != PROVIDER:
+        return False
+    if f.event_id is None or f.event_id.strip(XML_WHITESPACE) != EVENT_ID:
+        return False
+    if f.image is None or ascii_lower(basename(f.image)) != PROCESS_NAME:
+        return False
+    if f.target_filename is None or not ascii_lower(f.target_filename).endswith(TARGET_SUFFIX):
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# 6. aggregate
+# --------------------------------------------------------------------------
+
+Key = Tuple[str, str, str, str, str, str]
+
+
+def by_key(f: Fields) -> Optional[Key]:
+    """The by-field values in `BY_FIELDS` order; None if any is missing or empty."""
+    event_code = None if f.event_id is None else f.event_id.strip(XML_WHITESPACE)
+    by = {
+        "Computer": f.computer,
+        "EventCode": event_code,
+        "Image": f.image,
+        "process_id": f.process_id,
+        "TargetFilename": f.target_filename,
+        "Hash": f.hash,
+    }
+    values = tuple(by[name] for name in BY_FIELDS)
+    if any(v is None or v == "" for v in values):
+        return None
+    return values  # type: ignore[return-value]
+
+
+SYSTEM_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?Z?"
+)
+
+
+def parse_time(value: Optional[str]) -> Optional[datetime]:
+    """``SystemTime`` as an aware UTC datetime, or None if absent or invalid.
+
+    XML whitespace around it is ignored; the fraction is truncated (never
+    rounded) to microseconds; the date must be a real one in years 1-9999,
+    seconds 00-59 (``datetime`` rejects anything else).
+    """
+    if value is None:
+        return None
+    m = SYSTEM_TIME.fullmatch(value.strip(XML_WHITESPACE))
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    fraction = m.group(7) or ""
+    microsecond = int(fraction[:6].ljust(6, "0"))
+    try:
+        return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+class Group:
+    __slots__ = ("count", "first", "last")
+
+    def __init__(self, time: datetime) -> None:
+        self.count = 1
+        self.first = time
+        self.last = time
+
+    def add(self, time: datetime) -> None:
+        self.count += 1
+        self.first = min(self.first, time)
+        self.last = max(self.last, time)
+
+
+class Scan:
+    """Accumulates events, groups and malformed events over all files."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.bytes = 0
+        self.events = 0
+        self.malformed = 0
+        self.examples: List[MalformedEvent] = []
+        self.groups: Dict[Key, Group] = {}
+
+    def add_malformed(self, path: str, offset: int, reason: str) -> None:
+        self.malformed += 1
+        if len(self.examples) < MAX_MALFORMED_EXAMPLES:
+            self.examples.append(MalformedEvent(path, offset, reason))
+
+    def add_hit(self, key: Key, time: datetime) -> None:
+        group = self.groups.get(key)
+        if group is None:
+            self.groups[key] = Group(time)
+        else:
+            group.add(time)
+
+    def add_event(self, path: str, framed: Framed) -> None:
+        """Steps 3-6 for one event start."""
+        self.events += 1
+        if framed.data is None:
+            self.add_malformed(path, framed.offset, framed.reason or "unterminated")
+            return
+        try:
+            root = parse(framed.data)
+        except NotWellFormed as error:
+            self.add_malformed(path, framed.offset, str(error))
+            return
+        f = fields(root)
+        if not matches(f):
+            return
+        key = by_key(f)
+        if key is None:
+            return  # dropped, as Splunk's `stats by` does; not malformed
+        time = parse_time(f.system_time)
+        if time is None:
+            if f.system_time is None:
+                reason = "matching event has no TimeCreated/@SystemTime"
+            else:
+                reason = f"matching event has an unparsable SystemTime {f.system_time!r}"
+            self.add_malformed(path, framed.offset, reason)
+            return
+        self.add_hit(key, time)
+
+    def add_file(self, path: str, raw: bytes) -> None:
+        self.files += 1
+        self.bytes += len(raw)
+        for framed in frame(decode(raw)):
+            self.add_event(path, framed)
+
+    def result(self) -> ScanResult:
+        hits = [
+            Hit(*key, group.count, group.first, group.last)
+            for key, group in sorted(self.groups.items(), key=lambda item: item[0])
+        ]
+        stats = ScanStats(
+            files=self.files,
+            bytes=self.bytes,
+            events=self.events,
+            malformed=self.malformed,
+            malformed_examples=tuple(self.examples),
+        )
+        return ScanResult(hits, stats)
+
+
+# --------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------
+
+
+def as_path_list(paths: Union[PathArg, Iterable[PathArg]]) -> List[PathArg]:
+    """One str/bytes/PathLike is one path; anything else is an iterable of them."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        return [paths]
+    return list(paths)
+
+
+def scan(
+    paths: Union[PathArg, Iterable[PathArg]],
+    /,
+    *,
+    threads: int = 0,
+    chunk_size: int = 0,
+) -> ScanResult:
+    """Run the detection over `paths` (one path or an iterable of paths).
+
+    `threads` and `chunk_size` are ignored. A missing file raises
+    FileNotFoundError.
+    """
+    del threads, chunk_size  # accepted for signature compatibility only
+    state = Scan()
+    for path in as_path_list(paths):
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        state.add_file(os.fsdecode(path), raw)
+    return state.result()
+
+
+def scan_bytes(data: bytes, path: str = "<bytes>") -> ScanResult:
+    """Run the detection over one file's raw bytes, reported under `path`."""
+    state = Scan()
+    state.add_file(path, bytes(data))
+    return state.result()

@@ -1,0 +1,151 @@
+//! `stats count min(_time) max(_time) by ...` as a mergeable partial result.
+//!
+//! Work is split by byte ranges and files; each piece fills a [`Partial`] and
+//! partials merge exactly (count +, first min, last max), so the result never
+//! depends on how the work was split.
+
+use std::collections::HashMap;
+
+use crate::time::Micros;
+
+/// How many malformed events a scan reports by location.
+pub const MAX_MALFORMED_EXAMPLES: usize = 10;
+
+/// Separates by-field values inside a group key. XML cannot hold U+0000, not
+/// even as a reference, so it never occurs in a value; and because it sorts
+/// before every other character, ordering joined keys orders the tuples.
+const KEY_SEPARATOR: char = '\0';
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupStats {
+    pub count: u64,
+    pub first: Micros,
+    pub last: Micros,
+}
+
+/// A malformed event: which file, where its `<Event` starts in the file's
+/// decoded stream, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MalformedEvent {
+    pub file_index: usize,
+    pub offset: u64,
+    pub reason: &'static str,
+}
+
+/// One output row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// By-field values, in by-field order.
+    pub values: Vec<String>,
+    pub stats: GroupStats,
+}
+
+/// The result of scanning one piece of input.
+#[derive(Debug, Default)]
+pub struct Partial {
+    pub events: u64,
+    pub malformed: u64,
+    pub examples: Vec<MalformedEvent>,
+    groups: HashMap<String, GroupStats>,
+    key: String,
+}
+
+impl Partial {
+    /// Counts one matching event with by-field `values` at `time`.
+    pub fn add_hit<'v>(&mut self, values: impl IntoIterator<Item = &'v str>, time: Micros) {
+        self.key.clear();
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.key.push(KEY_SEPARATOR);
+            }
+            self.key.push_str(value);
+        }
+        match self.groups.get_mut(self.key.as_str()) {
+            Some(group) => {
+                group.count += 1;
+                group.first = group.first.min(time);
+                group.last = group.last.max(time);
+            }
+            None => {
+                self.groups.insert(self.key.clone(), GroupStats { count: 1, first: time, last: time });
+            }
+        }
+    }
+
+    pub fn add_malformed(&mut self, file_index: usize, offset: u64, reason: &'static str) {
+        self.malformed += 1;
+        if self.examples.len() < MAX_MALFORMED_EXAMPLES {
+            self.examples.push(MalformedEvent { file_index, offset, reason });
+        }
+    }
+
+    /// Folds `other` into `self`.
+    pub fn merge(&mut self, other: Partial) {
+        self.events += other.events;
+        self.malformed += other.malformed;
+        self.examples.extend(other.examples);
+        self.examples.sort_by_key(|e| (e.file_index, e.offset));
+        self.examples.truncate(MAX_MALFORMED_EXAMPLES);
+        if self.groups.len() < other.groups.len() {
+            let mine = std::mem::replace(&mut self.groups, other.groups);
+            self.merge_groups(mine);
+        } else {
+            self.merge_groups(other.groups);
+        }
+    }
+
+    fn merge_groups(&mut self, groups: HashMap<String, GroupStats>) {
+        for (key, stats) in groups {
+            self.groups
+                .entry(key)
+                .and_modify(|g| {
+                    g.count += stats.count;
+                    g.first = g.first.min(stats.first);
+                    g.last = g.last.max(stats.last);
+                })
+                .or_insert(stats);
+        }
+    }
+
+    /// The hits, ordered by their by-field values.
+    pub fn into_hits(self) -> Vec<Hit> {
+        let mut groups: Vec<(String, GroupStats)> = self.groups.into_iter().collect();
+        groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        groups
+            .into_iter()
+            .map(|(key, stats)| Hit { values: key.split(KEY_SEPARATOR).map(str::to_string).collect(), stats })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_is_exact_and_ordered() {
+        let mut a = Partial::default();
+        a.add_hit(["h", "b"], 5);
+        a.add_hit(["h", "b"], 1);
+        let mut b = Partial::default();
+        b.add_hit(["h", "b"], 9);
+        b.add_hit(["h", "a"], 3);
+        b.add_hit(["h\u{e9}", ""], 4);
+        b.add_hit(["h", "a-longer"], 3);
+        a.merge(b);
+        let hits = a.into_hits();
+        let keys: Vec<Vec<String>> = hits.iter().map(|h| h.values.clone()).collect();
+        assert_eq!(keys, vec![vec!["h", "a"], vec!["h", "a-longer"], vec!["h", "b"], vec!["h\u{e9}", ""]]);
+        assert_eq!(hits[2].stats, GroupStats { count: 3, first: 1, last: 9 });
+    }
+
+    #[test]
+    fn prefix_values_sort_first() {
+        let mut p = Partial::default();
+        p.add_hit(["ab", "z"], 0);
+        p.add_hit(["a", "z"], 0);
+        p.add_hit(["a b", "z"], 0);
+        let hits: Vec<String> = p.into_hits().into_iter().map(|h| h.values[0].clone()).collect();
+        assert_eq!(hits, vec!["a", "a b", "ab"]);
+    }
+}

@@ -1,0 +1,289 @@
+//! Strict parse of one event's bytes into the values a detection reads.
+//!
+//! quick-xml tokenizes (borrowing from the input, no copies) and matches end
+//! tags; [`crate::xml_rules`] adds the checks strict XML 1.0 needs on top. The
+//! event is judged as a standalone document, without namespace processing:
+//! names are matched on their local part, undeclared prefixes are fine.
+
+use quick_xml::events::Event as XmlEvent;
+use quick_xml::reader::Reader;
+
+use crate::detection::FieldPath;
+use crate::xml_rules::{self, Reason};
+
+/// Which values to collect, by where they live. Built once per detection.
+#[derive(Clone, Debug, Default)]
+pub struct FieldTable {
+    /// `System/<element>` text -> slot.
+    system_text: Vec<(String, usize)>,
+    /// `System/<element>/@<attribute>` -> slot.
+    system_attributes: Vec<(String, String, usize)>,
+    /// `EventData/Data[@Name=<name>]` text -> slot.
+    data: Vec<(String, usize)>,
+    slots: usize,
+}
+
+impl FieldTable {
+    pub fn new(fields: &[FieldPath]) -> FieldTable {
+        let mut table = FieldTable { slots: fields.len(), ..FieldTable::default() };
+        for (slot, field) in fields.iter().enumerate() {
+            match field {
+                FieldPath::SystemText(element) => table.system_text.push((element.clone(), slot)),
+                FieldPath::SystemAttribute { element, attribute } => {
+                    table.system_attributes.push((element.clone(), attribute.clone(), slot))
+                }
+                FieldPath::Data(name) => table.data.push((name.clone(), slot)),
+            }
+        }
+        table
+    }
+}
+
+/// The values of one parsed event: one optional string per slot, stored as
+/// ranges of a reused buffer so that a parse allocates nothing once warm.
+#[derive(Debug, Default)]
+pub struct EventValues {
+    text: String,
+    slots: Vec<Slot>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Slot {
+    /// Not (yet) seen in this event.
+    Missing,
+    /// Seen; its value is `text[start..end]`.
+    Value { start: usize, end: usize },
+    /// Seen, but it holds child elements, so it has no value.
+    NoValue,
+}
+
+impl EventValues {
+    /// The value in `slot`, if the event has one.
+    pub fn get(&self, slot: usize) -> Option<&str> {
+        match self.slots.get(slot)? {
+            Slot::Value { start, end } => Some(&self.text[*start..*end]),
+            Slot::Missing | Slot::NoValue => None,
+        }
+    }
+
+    fn reset(&mut self, slots: usize) {
+        self.text.clear();
+        self.slots.clear();
+        self.slots.resize(slots, Slot::Missing);
+    }
+
+    fn is_missing(&self, slot: usize) -> bool {
+        self.slots[slot] == Slot::Missing
+    }
+}
+
+/// What the element being read is, so its text can go to the right slot.
+#[derive(Clone, Copy, PartialEq)]
+enum Context {
+    Root,
+    /// The first `System` child of the root.
+    System,
+    /// The first `EventData` child of the root.
+    EventData,
+    /// Anything else; nothing inside it is collected.
+    Other,
+}
+
+/// The text of an element being collected into a slot.
+struct Capture {
+    slot: usize,
+    /// Depth of the element whose text this is.
+    depth: usize,
+    start: usize,
+}
+
+/// Parses `event` (the bytes from `<Event` through `</Event>`), checking that
+/// it is well-formed XML 1.0 and filling `values` with the fields of `table`.
+pub fn parse_event(event: &[u8], table: &FieldTable, values: &mut EventValues) -> Result<(), Reason> {
+    values.reset(table.slots);
+    let text = std::str::from_utf8(event).map_err(|_| "invalid UTF-8")?;
+    if xml_rules::find_forbidden_char(event).is_some() {
+        return Err("character XML forbids");
+    }
+    let mut reader = Reader::from_str(text);
+    let config = reader.config_mut();
+    config.check_end_names = true;
+    config.check_comments = true;
+    config.trim_text(false);
+
+    // Context of each open element; index 0 is the root.
+    let mut stack: Vec<Context> = Vec::with_capacity(8);
+    let mut seen_system = false;
+    let mut seen_event_data = false;
+    let mut root_closed = false;
+    let mut capture: Option<Capture> = None;
+
+    loop {
+        let token = reader.read_event().map_err(|_| "not well-formed XML")?;
+        if root_closed && !matches!(token, XmlEvent::Eof) {
+            return Err("content after the end of the event element");
+        }
+        match token {
+            XmlEvent::Start(ref tag) | XmlEvent::Empty(ref tag) => {
+                let is_empty = matches!(token, XmlEvent::Empty(_));
+                if let Some(c) = &capture {
+                    if stack.len() == c.depth {
+                        // A child element: the captured element has no value.
+                        values.slots[c.slot] = Slot::NoValue;
+                        capture = None;
+                    }
+                }
+                let parent = stack.last().copied();
+                let context = open_element(
+                    tag,
+                    parent,
+                    &mut seen_system,
+                    &mut seen_event_data,
+                    table,
+                    values,
+                )?;
+                if let OpenOutcome::CaptureText(slot) = context.1 {
+                    if is_empty {
+                        let at = values.text.len();
+                        values.slots[slot] = Slot::Value { start: at, end: at };
+                    } else {
+                        capture = Some(Capture { slot, depth: stack.len() + 1, start: values.text.len() });
+                        // Mark as seen now, so a later element of the same name is ignored.
+                        values.slots[slot] = Slot::NoValue;
+                    }
+                }
+                if is_empty {
+                    root_closed = stack.is_empty();
+                } else {
+                    stack.push(context.0);
+                }
+            }
+            XmlEvent::End(_) => {
+                if let Some(c) = &capture {
+                    if stack.len() == c.depth {
+                        values.slots[c.slot] = Slot::Value { start: c.start, end: values.text.len() };
+                        capture = None;
+                    }
+                }
+                stack.pop();
+                root_closed = stack.is_empty();
+            }
+            XmlEvent::Text(t) => {
+                if memchr::memmem::find(t.as_bytes(), b"]]>").is_some() {
+                    return Err("`]]>` in text");
+                }
+                if let Some(c) = &capture {
+                    if stack.len() == c.depth {
+                        xml_rules::push_normalized_text(&t, &mut values.text);
+                    }
+                }
+            }
+            XmlEvent::CData(t) => {
+                if let Some(c) = &capture {
+                    if stack.len() == c.depth {
+                        xml_rules::push_normalized_text(&t, &mut values.text);
+                    }
+                }
+            }
+            XmlEvent::GeneralRef(r) => {
+                let capturing = capture.as_ref().is_some_and(|c| stack.len() == c.depth);
+                if capturing {
+                    xml_rules::resolve_reference(&r, &mut values.text)?;
+                } else {
+                    xml_rules::resolve_reference(&r, &mut String::new())?;
+                }
+            }
+            XmlEvent::Comment(_) => {}
+            XmlEvent::PI(pi) => xml_rules::check_processing_instruction(&pi)?,
+            XmlEvent::Decl(_) => return Err("XML declaration inside an event"),
+            XmlEvent::DocType(_) => return Err("DOCTYPE inside an event"),
+            XmlEvent::Eof => {
+                return if root_closed { Ok(()) } else { Err("element not closed") };
+            }
+        }
+    }
+}
+
+enum OpenOutcome {
+    Nothing,
+    /// The element's text is the value of this slot.
+    CaptureText(usize),
+}
+
+/// Checks a start tag, collects the attributes the table asks for, and says
+/// what the new element is.
+fn open_element(
+    tag: &str,
+    parent: Option<Context>,
+    seen_system: &mut bool,
+    seen_event_data: &mut bool,
+    table: &FieldTable,
+    values: &mut EventValues,
+) -> Result<(Context, OpenOutcome), Reason> {
+    // The Data element's Name, decoded, when this is a Data under EventData.
+    let mut data_name: Option<String> = None;
+    let qualified = &tag[..tag.bytes().position(xml_rules::is_xml_space).unwrap_or(tag.len())];
+    let element_local = xml_rules::local_name(qualified);
+    let is_data = parent == Some(Context::EventData) && element_local == "Data";
+    let in_system = parent == Some(Context::System);
+    xml_rules::check_start_tag(tag, |attribute| {
+        let local = xml_rules::local_name(attribute.name);
+        // Namespace declarations are not attributes of the event's data.
+        let is_namespace_declaration = attribute.name == "xmlns" || attribute.name.starts_with("xmlns:");
+        if is_data && local == "Name" && data_name.is_none() && !is_namespace_declaration {
+            let mut decoded = String::new();
+            xml_rules::decode_attribute_value(attribute.value, Some(&mut decoded))?;
+            data_name = Some(decoded);
+            return Ok(());
+        }
+        if in_system && !is_namespace_declaration {
+            if let Some(&(_, _, slot)) =
+                table.system_attributes.iter().find(|(e, a, _)| e == element_local && a == local)
+            {
+                if values.is_missing(slot) {
+                    let start = values.text.len();
+                    xml_rules::decode_attribute_value(attribute.value, Some(&mut values.text))?;
+                    values.slots[slot] = Slot::Value { start, end: values.text.len() };
+                    return Ok(());
+                }
+            }
+        }
+        xml_rules::decode_attribute_value(attribute.value, None)
+    })?;
+    let context = match parent {
+        None => Context::Root,
+        Some(Context::Root) if element_local == "System" && !*seen_system => {
+            *seen_system = true;
+            Context::System
+        }
+        Some(Context::Root) if element_local == "EventData" && !*seen_event_data => {
+            *seen_event_data = true;
+            Context::EventData
+        }
+        _ => Context::Other,
+    };
+    let mut outcome = OpenOutcome::Nothing;
+    if in_system {
+        if let Some(&(_, slot)) = table.system_text.iter().find(|(e, _)| e == element_local) {
+            if values.is_missing(slot) {
+                outcome = OpenOutcome::CaptureText(slot);
+            }
+        }
+        // A System element read for its attributes only still counts as seen:
+        // a second `TimeCreated` must not supply the time the first lacked.
+        for &(ref element, _, slot) in &table.system_attributes {
+            if element == element_local && values.is_missing(slot) {
+                values.slots[slot] = Slot::NoValue;
+            }
+        }
+    } else if is_data {
+        if let Some(name) = &data_name {
+            if let Some(&(_, slot)) = table.data.iter().find(|(n, _)| n == name) {
+                if values.is_missing(slot) {
+                    outcome = OpenOutcome::CaptureText(slot);
+                }
+            }
+        }
+    }
+    Ok((context, outcome))
+}

@@ -1,0 +1,124 @@
+//! Runs a scan: inspect files, plan units, scan them on a rayon pool, merge.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::aggregate::{Hit, MalformedEvent, Partial};
+use crate::detection::Detection;
+use crate::error::{Error, Result};
+use crate::source::{plan_units, Source, Unit};
+use crate::stream::{scan_unit, Matcher, ReadFailure, Scratch, UnitPosition};
+
+/// How to scan. `Default` is what users want; the sizes exist for tuning and
+/// for tests that force events across every boundary.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Worker threads; 0 = one per core, 1 = scan on the calling thread.
+    pub threads: usize,
+    /// Bytes asked of each read; 0 = 1 MiB.
+    pub chunk_size: usize,
+    /// Bytes per parallel unit of a plain file; 0 = 32 MiB.
+    pub split_size: u64,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions { threads: 0, chunk_size: 0, split_size: 0 }
+    }
+}
+
+/// Big enough that a read's fixed cost vanishes; small enough to stay in L2/L3.
+pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
+/// Big enough to amortize a unit's setup, small enough to balance cores.
+pub const DEFAULT_SPLIT_SIZE: u64 = 32 << 20;
+
+#[derive(Debug)]
+pub struct ScanOutput {
+    pub hits: Vec<Hit>,
+    pub files: usize,
+    pub bytes: u64,
+    pub events: u64,
+    pub malformed: u64,
+    /// The first few malformed events, by (file, offset).
+    pub malformed_examples: Vec<MalformedEvent>,
+}
+
+/// Scans `paths` for `detection`. Every file is opened and sniffed first,
+/// so a missing or unreadable file fails the scan before any work is done.
+/// Setting `cancel` makes the scan stop between chunks with
+/// [`Error::Cancelled`].
+pub fn scan(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
+    let chunk_size = if options.chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { options.chunk_size };
+    let split_size = if options.split_size == 0 { DEFAULT_SPLIT_SIZE } else { options.split_size };
+    let sources = paths.iter().map(|p| Source::inspect(p)).collect::<Result<Vec<_>>>()?;
+    let units = plan_units(&sources, split_size);
+    let compiled = detection.compile();
+    let matcher = Matcher::new(&compiled);
+
+    let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Partial> {
+        let source = &sources[unit.file_index];
+        let reader = source.open_at(unit.start)?;
+        let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
+        let mut partial = Partial::default();
+        scan_unit(&matcher, scratch, reader, position, chunk_size, cancel, &mut partial).map_err(|failure| {
+            match failure {
+                ReadFailure::Io(error, offset) => source.read_error(error, offset),
+                ReadFailure::Cancelled => Error::Cancelled,
+            }
+        })?;
+        Ok(partial)
+    };
+
+    // A panic is a bug, but it must reach the caller as an error, never
+    // unwind into Python or abort the process.
+    let merged = panic::catch_unwind(AssertUnwindSafe(|| -> Result<Partial> {
+        if options.threads == 1 || units.len() == 1 {
+            let mut scratch = Scratch::new();
+            let mut total = Partial::default();
+            for unit in &units {
+                total.merge(run_unit(&mut scratch, unit)?);
+            }
+            return Ok(total);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.threads)
+            .build()
+            .map_err(|e| Error::InvalidOption(format!("cannot start {} threads: {e}", options.threads)))?;
+        pool.install(|| {
+            units
+                .par_iter()
+                .map_init(Scratch::new, |scratch, unit| {
+                    // Stop handing out new units once anything failed or was cancelled.
+                    if cancel.load(Ordering::Relaxed) {
+                        return Err(Error::Cancelled);
+                    }
+                    run_unit(scratch, unit)
+                })
+                .try_reduce(Partial::default, |mut a, b| {
+                    a.merge(b);
+                    Ok(a)
+                })
+        })
+    }))
+    .map_err(|payload| Error::Panic(panic_message(payload.as_ref())))??;
+
+    Ok(ScanOutput {
+        files: sources.len(),
+        bytes: sources.iter().map(|s| s.size).sum(),
+        events: merged.events,
+        malformed: merged.malformed,
+        malformed_examples: merged.examples.clone(),
+        hits: merged.into_hits(),
+    })
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}

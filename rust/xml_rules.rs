@@ -1,0 +1,307 @@
+//! The lexical rules of XML 1.0 that quick-xml leaves to its caller.
+//!
+//! quick-xml tokenizes and matches end tags, but is lenient where strict
+//! well-formedness is required of every event that could match: it accepts
+//! any bytes as names, `b='1'c='2'` (no space between attributes), `<` in
+//! attribute values, character references to forbidden characters, `]]>` in
+//! text and `<?xml` inside an element. These functions add those checks.
+
+/// Why an event is not well-formed. Static strings: the hot path never
+/// formats a message, and the reason is shown to a person as it is.
+pub type Reason = &'static str;
+
+/// XML 1.0 `Char`, excluding what UTF-8 decoding already excludes.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Finds the first character XML forbids in already-valid UTF-8: C0 controls
+/// other than tab/LF/CR, and U+FFFE/U+FFFF (the only non-characters that
+/// UTF-8 validation lets through). Returns its byte offset.
+pub fn find_forbidden_char(text: &[u8]) -> Option<usize> {
+    if let Some(i) = text.iter().position(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
+        return Some(i);
+    }
+    // U+FFFE and U+FFFF encode as EF BF BE and EF BF BF.
+    memchr::memmem::find_iter(text, b"\xEF\xBF")
+        .find(|&i| matches!(text.get(i + 2), Some(0xBE | 0xBF)))
+}
+
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// XML 1.0 (fifth edition) `Name`.
+pub fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
+}
+
+/// XML white space (`S`): the only characters trimmed or treated as separators.
+pub fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Trims XML white space (never Unicode white space) from both ends.
+pub fn trim_xml_space(s: &str) -> &str {
+    s.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+}
+
+/// The part of a qualified name after its last `:` (namespaces are ignored).
+pub fn local_name(qname: &str) -> &str {
+    qname.rsplit(':').next().unwrap_or(qname)
+}
+
+/// Resolves the inside of a reference (`amp`, `#116`, `#x74`) strictly: the
+/// five predefined entities, decimal or lowercase-`x` hexadecimal character
+/// references to XML characters. Anything else makes the event malformed.
+pub fn resolve_reference(name: &str, out: &mut String) -> Result<(), Reason> {
+    let replacement = match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => {
+            let number = name.strip_prefix('#').ok_or("reference to an undefined entity")?;
+            let (digits, radix) = match number.strip_prefix('x') {
+                Some(hex) => (hex, 16),
+                None => (number, 10),
+            };
+            if digits.is_empty() || !digits.bytes().all(|b| (b as char).is_digit(radix)) {
+                return Err("malformed character reference");
+            }
+            u32::from_str_radix(digits, radix)
+                .ok()
+                .and_then(char::from_u32)
+                .filter(|&c| is_xml_char(c))
+                .ok_or("character reference to a character XML forbids")?
+        }
+    };
+    out.push(replacement);
+    Ok(())
+}
+
+/// Appends character data with XML end-of-line handling: `\r\n` and a lone
+/// `\r` both become `\n`.
+pub fn push_normalized_text(text: &str, out: &mut String) {
+    let mut rest = text;
+    while let Some(i) = rest.find('\r') {
+        out.push_str(&rest[..i]);
+        out.push('\n');
+        rest = &rest[i + 1..];
+        if rest.starts_with('\n') {
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+}
+
+/// Checks an attribute value (the text between its quotes) and, when `out`
+/// is given, appends its normalized value: references resolved, each literal
+/// tab/CR/LF a space (`\r\n` one space), as XML 1.0 3.3.3 requires.
+pub fn decode_attribute_value(raw: &str, mut out: Option<&mut String>) -> Result<(), Reason> {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    let mut run_start = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' => return Err("`<` in an attribute value"),
+            b'&' => {
+                let end = raw[i..].find(';').ok_or("reference without `;` in an attribute value")? + i;
+                if let Some(out) = out.as_deref_mut() {
+                    out.push_str(&raw[run_start..i]);
+                    resolve_reference(&raw[i + 1..end], out)?;
+                } else {
+                    resolve_reference(&raw[i + 1..end], &mut String::new())?;
+                }
+                i = end + 1;
+                run_start = i;
+            }
+            b'\t' | b'\n' | b'\r' => {
+                let crlf = bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n');
+                if let Some(out) = out.as_deref_mut() {
+                    out.push_str(&raw[run_start..i]);
+                    out.push(' ');
+                }
+                i += if crlf { 2 } else { 1 };
+                run_start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if let Some(out) = out {
+        out.push_str(&raw[run_start..]);
+    }
+    Ok(())
+}
+
+/// One attribute of a start tag, as written.
+pub struct RawAttribute<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+}
+
+/// Splits and checks the inside of a start tag (`name attr='v' ...`, without
+/// `<`, `>` or the `/` of an empty element): a valid name, each attribute
+/// preceded by white space, `S? = S?`, a quoted value, no duplicate names.
+/// Calls `on_attribute` for each attribute, in order.
+pub fn check_start_tag<'a>(
+    tag: &'a str,
+    mut on_attribute: impl FnMut(RawAttribute<'a>) -> Result<(), Reason>,
+) -> Result<&'a str, Reason> {
+    let bytes = tag.as_bytes();
+    let name_end = bytes.iter().position(|&b| is_xml_space(b)).unwrap_or(bytes.len());
+    let name = &tag[..name_end];
+    if !is_name(name) {
+        return Err("invalid element name");
+    }
+    // Attribute names seen so far; events carry a handful, so a linear scan wins.
+    let mut seen: [&str; 16] = [""; 16];
+    let mut seen_len = 0usize;
+    let mut overflow: Vec<&str> = Vec::new();
+    let mut i = name_end;
+    loop {
+        let space_start = i;
+        while i < bytes.len() && is_xml_space(bytes[i]) {
+            i += 1;
+        }
+        if i == bytes.len() {
+            return Ok(name);
+        }
+        if i == space_start {
+            return Err("attributes must be separated by white space");
+        }
+        let key_start = i;
+        while i < bytes.len() && !is_xml_space(bytes[i]) && bytes[i] != b'=' {
+            i += 1;
+        }
+        let key = &tag[key_start..i];
+        if !is_name(key) {
+            return Err("invalid attribute name");
+        }
+        while i < bytes.len() && is_xml_space(bytes[i]) {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'=') {
+            return Err("attribute without `=`");
+        }
+        i += 1;
+        while i < bytes.len() && is_xml_space(bytes[i]) {
+            i += 1;
+        }
+        let quote = match bytes.get(i) {
+            Some(&q @ (b'\'' | b'"')) => q,
+            _ => return Err("attribute value not quoted"),
+        };
+        let value_start = i + 1;
+        let value_len = memchr::memchr(quote, &bytes[value_start..]).ok_or("attribute value not closed")?;
+        let value = &tag[value_start..value_start + value_len];
+        i = value_start + value_len + 1;
+        if seen[..seen_len].contains(&key) || overflow.contains(&key) {
+            return Err("duplicate attribute");
+        }
+        if seen_len < seen.len() {
+            seen[seen_len] = key;
+            seen_len += 1;
+        } else {
+            overflow.push(key);
+        }
+        on_attribute(RawAttribute { name: key, value })?;
+    }
+}
+
+/// Checks a processing instruction's content (between `<?` and `?>`): a
+/// target that is a name other than `xml` in any case, then nothing or white
+/// space and data.
+pub fn check_processing_instruction(content: &str) -> Result<(), Reason> {
+    let target_end = content.bytes().position(is_xml_space).unwrap_or(content.len());
+    let target = &content[..target_end];
+    if !is_name(target) || target.eq_ignore_ascii_case("xml") {
+        return Err("invalid processing instruction target");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attributes(tag: &str) -> Result<Vec<(String, String)>, Reason> {
+        let mut out = Vec::new();
+        check_start_tag(tag, |a| {
+            out.push((a.name.to_string(), a.value.to_string()));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn start_tags() {
+        assert_eq!(attributes("a").unwrap(), vec![]);
+        assert_eq!(attributes("a b = '1'\n c=\"2\" ").unwrap().len(), 2);
+        assert!(attributes("a b='1'c='2'").is_err());
+        assert!(attributes("a b='1' b='2'").is_err());
+        assert!(attributes("a p:b='1' q:b='2'").is_ok());
+        assert!(attributes("1a").is_err());
+        assert!(attributes("").is_err());
+        assert!(attributes("a b").is_err());
+        assert!(attributes("a b=1").is_err());
+        assert!(attributes("a b='1").is_err());
+        assert!(attributes("a\u{1}").is_err());
+    }
+
+    #[test]
+    fn references() {
+        let mut s = String::new();
+        for ok in ["amp", "lt", "gt", "apos", "quot", "#116", "#x74", "#x0000074", "#x10FFFF"] {
+            resolve_reference(ok, &mut s).unwrap();
+        }
+        assert_eq!(s, "&<>'\"tt\u{74}\u{10FFFF}");
+        for bad in ["nbsp", "#X74", "#x", "#", "#0", "#1", "#xD800", "#xFFFE", "#x110000", "#-1", "#+1", "#x+1", "#99999999999"] {
+            assert!(resolve_reference(bad, &mut String::new()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn attribute_values_are_normalized() {
+        let mut s = String::new();
+        decode_attribute_value("a\r\nb\tc&#10;d&amp;", Some(&mut s)).unwrap();
+        assert_eq!(s, "a b c\nd&");
+        assert!(decode_attribute_value("a<b", None).is_err());
+        assert!(decode_attribute_value("a&b", None).is_err());
+    }
+
+    #[test]
+    fn text_line_ends() {
+        let mut s = String::new();
+        push_normalized_text("a\r\nb\rc\n", &mut s);
+        assert_eq!(s, "a\nb\nc\n");
+    }
+
+    #[test]
+    fn forbidden_characters() {
+        assert_eq!(find_forbidden_char(b"ok\t\r\n"), None);
+        assert_eq!(find_forbidden_char(b"a\x01"), Some(1));
+        assert_eq!(find_forbidden_char("x\u{FFFF}".as_bytes()), Some(1));
+        assert_eq!(find_forbidden_char("x\u{FFFD}".as_bytes()), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_name("Data") && is_name("e:Data") && is_name("_a.b-c"));
+        assert!(!is_name("-a") && !is_name("a b") && !is_name(""));
+        assert_eq!(local_name("e:Data"), "Data");
+        assert_eq!(local_name("Data"), "Data");
+    }
+}
