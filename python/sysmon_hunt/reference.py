@@ -136,13 +136,24 @@ def event_starts(data: bytes) -> List[int]:
     return starts
 
 
+#: An event whose first `</Event>` ends more than this many bytes after its
+#: start is malformed. Windows caps an event record at 64 KiB; the cap only
+#: keeps garbage from holding memory, and the native core applies it too.
+MAX_EVENT_BYTES = 16 << 20
+
+
 def frame(data: bytes) -> Iterator[Framed]:
     """Cut the decoded stream into events, one `Framed` per event start."""
     starts = event_starts(data)
     for k, start in enumerate(starts):
         next_start = starts[k + 1] if k + 1 < len(starts) else None
-        end = data.find(EVENT_CLOSE, start + len(EVENT_OPEN))
-        if end == -1:
+        # Searching only up to the next start gives the same answer as
+        # searching to the end, without quadratic time on garbage.
+        search_end = len(data) if next_start is None else next_start
+        end = data.find(EVENT_CLOSE, start + len(EVENT_OPEN), search_end)
+        if end != -1 and end + len(EVENT_CLOSE) - start > MAX_EVENT_BYTES:
+            yield Framed(start, None, "no </Event> within 16 MiB of the event start")
+        elif end == -1:
             if next_start is None:
                 reason = "no </Event> before end of input"
             else:
@@ -186,8 +197,14 @@ class Element:
         return "".join(self.text_parts)
 
     def attribute(self, wanted_local: str) -> Optional[str]:
-        """The first attribute whose local name is `wanted_local`."""
+        """The first attribute whose local name is `wanted_local`.
+
+        Namespace declarations (`xmlns`, `xmlns:*`) are not attributes of the
+        data, so `xmlns:Name='x'` is never a `Name`.
+        """
         for name, value in self.attributes:
+            if name == "xmlns" or name.startswith("xmlns:"):
+                continue
             if local_name(name) == wanted_local:
                 return value
         return None

@@ -1,0 +1,110 @@
+"""sysmon-hunt: Splunk's "Download Files Using Telegram" detection (ATT&CK T1105)
+over raw Windows Sysmon XML logs, with a Rust core.
+
+    >>> import sysmon_hunt
+    >>> result = sysmon_hunt.scan("windows-sysmon.log")          # doctest: +SKIP
+    >>> for hit in result:                                        # doctest: +SKIP
+    ...     print(hit.Computer, hit.TargetFilename, hit.count, hit.firstTime)
+
+`scan()` is a thin layer over the native core; `sysmon_hunt.reference.scan()`
+is the slow pure-Python oracle with the same signature and result.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable, List, Union
+
+from . import _native
+from ._native import ScanError
+from .results import (
+    BY_FIELDS,
+    COLUMNS,
+    Hit,
+    MalformedEvent,
+    ScanResult,
+    ScanStats,
+)
+
+__all__ = [
+    "scan",
+    "sample_path",
+    "Hit",
+    "ScanResult",
+    "ScanStats",
+    "MalformedEvent",
+    "ScanError",
+    "BY_FIELDS",
+    "COLUMNS",
+]
+
+__version__ = "0.1.0"
+
+PathArg = Union[str, "os.PathLike[str]"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _path_list(paths: Union[PathArg, Iterable[PathArg]]) -> List[str]:
+    """One path or an iterable of them, as a list of `str` (a `str` is one path)."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    result = []
+    for path in paths:
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            raise TypeError(f"expected a path (str or os.PathLike), got {type(path).__name__}")
+        result.append(os.fsdecode(path))
+    return result
+
+
+def _check_size(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    return value
+
+
+def scan(
+    paths: Union[PathArg, Iterable[PathArg]],
+    /,
+    *,
+    threads: int = 0,
+    chunk_size: int = 0,
+    split_size: int = 0,
+) -> ScanResult:
+    """Run the detection over Sysmon XML log files (UTF-8/UTF-16, gzip or not).
+
+    `paths` is one path or an iterable of paths. `threads=0` uses every core,
+    `threads=1` scans on one. `chunk_size` (bytes per read) and `split_size`
+    (bytes per parallel unit) are tuning knobs; 0 picks the defaults.
+
+    Returns the hits ordered by their by-field values, with `.stats`. Raises
+    `FileNotFoundError`/`PermissionError`/`OSError` for unreadable files
+    (before scanning anything), `ScanError` for a corrupt gzip stream, and
+    `KeyboardInterrupt` when interrupted (the scan stops within a second).
+    """
+    path_list = _path_list(paths)
+    raw_hits, (files, nbytes, events, malformed, examples) = _native.scan(
+        path_list,
+        _check_size("threads", threads),
+        _check_size("chunk_size", chunk_size),
+        _check_size("split_size", split_size),
+    )
+    hits = [
+        Hit(*values, count, _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last))
+        for values, count, first, last in raw_hits
+    ]
+    stats = ScanStats(
+        files=files,
+        bytes=nbytes,
+        events=events,
+        malformed=malformed,
+        malformed_examples=tuple(MalformedEvent(*example) for example in examples),
+    )
+    return ScanResult(hits, stats)
+
+
+def sample_path() -> Path:
+    """The small sample log shipped with the package (made by benches/generate.py)."""
+    return Path(__file__).parent / "data" / "sample.log"

@@ -1,0 +1,118 @@
+//! The Python binding (`sysmon_hunt._native`): the only file that uses PyO3.
+//!
+//! It converts arguments to owned Rust values, runs the whole scan with the
+//! interpreter detached (other Python threads keep running), and converts
+//! the output back. Python-facing types (`Hit`, `ScanResult`) are built in
+//! `python/sysmon_hunt/__init__.py` from the plain tuples returned here.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::detection::Detection;
+use crate::error::Error;
+use crate::scan::{scan as scan_core, ScanOptions, ScanOutput};
+
+pyo3::create_exception!(_native, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
+
+/// How often the waiting thread looks for Ctrl-C while workers scan.
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
+
+fn to_py_err(error: Error) -> PyErr {
+    let message = error.to_string();
+    match error {
+        Error::Io { source, .. } => match source.kind() {
+            std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(message),
+            std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(message),
+            _ => PyOSError::new_err(message),
+        },
+        Error::InvalidOption(_) => PyValueError::new_err(message),
+        Error::Cancelled => PyKeyboardInterrupt::new_err(message),
+        Error::Decompress { .. } | Error::Panic(_) => ScanError::new_err(message),
+    }
+}
+
+/// Runs a scan detached from the interpreter. The scan runs on its own
+/// thread so that this one can wake every `SIGNAL_POLL`, attach briefly and
+/// let Python run its signal handlers; a pending KeyboardInterrupt cancels
+/// the workers (they stop at their next chunk) and is raised.
+fn run_detached(py: Python<'_>, paths: Vec<PathBuf>, options: ScanOptions) -> PyResult<ScanOutput> {
+    let detection = Detection::telegram_downloads();
+    let cancel = AtomicBool::new(false);
+    py.detach(|| {
+        std::thread::scope(|scope| {
+            let (done, finished) = mpsc::channel();
+            let (paths, detection, options, cancel) = (&paths, &detection, &options, &cancel);
+            scope.spawn(move || {
+                let _ = done.send(scan_core(paths, detection, &options, cancel));
+            });
+            loop {
+                match finished.recv_timeout(SIGNAL_POLL) {
+                    Ok(result) => return result.map_err(to_py_err),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(ScanError::new_err("scan thread ended without a result"))
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Err(interrupt) = Python::attach(|py| py.check_signals()) {
+                            cancel.store(true, Ordering::Relaxed);
+                            // Wait for the workers: they stop at their next chunk.
+                            let _ = finished.recv();
+                            return Err(interrupt);
+                        }
+                    }
+                }
+            }
+        })
+    })
+}
+
+type HitTuple = (Vec<String>, u64, i64, i64);
+type MalformedTuple = (String, u64, &'static str);
+type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>);
+
+/// scan(paths, threads, chunk_size, split_size) -> (hits, stats)
+///
+/// `paths` is a list of `str`. Each hit is `(by_field_values, count,
+/// first_us, last_us)` with times in microseconds since the Unix epoch;
+/// stats are `(files, bytes, events, malformed, [(path, offset, reason)])`.
+#[pyfunction]
+#[pyo3(signature = (paths, threads=0, chunk_size=0, split_size=0))]
+fn scan(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    threads: usize,
+    chunk_size: usize,
+    split_size: u64,
+) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
+    let options = ScanOptions { threads, chunk_size, split_size };
+    let output = run_detached(py, paths.clone(), options)?;
+    let hits = output
+        .hits
+        .into_iter()
+        .map(|hit| (hit.values, hit.stats.count, hit.stats.first, hit.stats.last))
+        .collect();
+    let examples = output
+        .malformed_examples
+        .iter()
+        .map(|m| (paths[m.file_index].to_string_lossy().into_owned(), m.offset, m.reason))
+        .collect();
+    Ok((hits, (output.files, output.bytes, output.events, output.malformed, examples)))
+}
+
+/// The by-fields of the built-in detection, in output order.
+#[pyfunction]
+fn by_fields() -> Vec<String> {
+    Detection::telegram_downloads().by_fields.into_iter().map(|b| b.name).collect()
+}
+
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_function(wrap_pyfunction!(scan, module)?)?;
+    module.add_function(wrap_pyfunction!(by_fields, module)?)?;
+    module.add("ScanError", module.py().get_type::<ScanError>())?;
+    Ok(())
+}
