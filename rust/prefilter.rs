@@ -3,11 +3,17 @@
 //!
 //! Soundness: every predicate of a detection implies that the decoded value
 //! contains a literal, ASCII case-insensitively. If an event's raw bytes hold
-//! no `&` (a reference could encode any character), no `<!` (a comment or
-//! CDATA section could split or wrap text) and no `<?` (a processing
-//! instruction could split text), then each element's value is a contiguous
-//! run of its raw bytes, so a matching event's raw bytes contain the literal.
-//! An event with none of these is skipped; any other event is parsed in full.
+//! no `<!` (a comment or CDATA section could split or wrap text) and no `<?`
+//! (a processing instruction could split text), each element's value is a
+//! contiguous run of its text with references resolved (an element holding
+//! child elements has no value). So:
+//! - no `&`, `<!`, `<?`: the raw bytes must contain the literal;
+//! - `&` but no `<!`, `<?`: the bytes with references resolved must contain
+//!   it (a reference that does not resolve makes the event a candidate, and
+//!   the full parse then finds it malformed);
+//! - `<!` or `<?`: always a candidate, parsed in full.
+//! The literal holds no white space, so XML's line-end and attribute
+//! normalization cannot create or break it.
 
 use memchr::arch::all::packedpair::Pair;
 
@@ -109,18 +115,44 @@ impl Prefilter {
     }
 
     /// Whether the event whose raw bytes are `event` could match. `false`
-    /// only when it certainly cannot.
-    pub fn may_match(&self, event: &[u8]) -> bool {
+    /// only when it certainly cannot. `scratch` holds decoded text.
+    pub fn may_match(&self, event: &[u8], scratch: &mut Vec<u8>) -> bool {
         let Some(literal) = &self.literal else { return true };
-        has_escape_or_markup(event) || literal.is_in(event)
+        let mut has_reference = false;
+        for i in memchr::memchr3_iter(b'&', b'!', b'?', event) {
+            if event[i] == b'&' {
+                has_reference = true;
+            } else if i > 0 && event[i - 1] == b'<' {
+                return true;
+            }
+        }
+        if !has_reference {
+            return literal.is_in(event);
+        }
+        scratch.clear();
+        match resolve_references(event, scratch) {
+            Some(()) => literal.is_in(scratch),
+            None => true,
+        }
     }
 }
 
-/// `&`, `<!` or `<?`: anything that can make a decoded value differ from
-/// a contiguous run of raw bytes.
-fn has_escape_or_markup(event: &[u8]) -> bool {
-    memchr::memchr3_iter(b'&', b'!', b'?', event)
-        .any(|i| event[i] == b'&' || (i > 0 && event[i - 1] == b'<'))
+/// Copies `raw` into `out` with references resolved, checking nothing else:
+/// `None` when a reference does not resolve (the caller then parses the
+/// event in full, which reports it).
+fn resolve_references(raw: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let mut rest = raw;
+    while let Some(amp) = memchr::memchr(b'&', rest) {
+        out.extend_from_slice(&rest[..amp]);
+        let semicolon = memchr::memchr(b';', &rest[amp..])? + amp;
+        let name = std::str::from_utf8(&rest[amp + 1..semicolon]).ok()?;
+        let mut decoded = String::new();
+        crate::xml_rules::resolve_reference(name, &mut decoded).ok()?;
+        out.extend_from_slice(decoded.as_bytes());
+        rest = &rest[semicolon + 1..];
+    }
+    out.extend_from_slice(rest);
+    Some(())
 }
 
 #[cfg(test)]
@@ -142,10 +174,15 @@ mod tests {
     #[test]
     fn hidden_needles_are_candidates() {
         let prefilter = Prefilter::new(Some(b":zone.identifier"));
-        assert!(prefilter.may_match(b"<Event>x&#x3a;Zone.Identifier</Event>"));
-        assert!(prefilter.may_match(b"<Event>x:Zone.Iden<!---->tifier</Event>"));
-        assert!(prefilter.may_match(b"<Event>x:Zone.Iden<?p?>tifier</Event>"));
-        assert!(!prefilter.may_match(b"<Event>x:Zone.Identifer!? nothing</Event>"));
-        assert!(Prefilter::new(None).may_match(b"<Event/>"));
+        let may_match = |event: &[u8]| prefilter.may_match(event, &mut Vec::new());
+        assert!(may_match(b"<Event>x&#x3a;Zone.Identifier</Event>"));
+        assert!(may_match(b"<Event>x&#58;Zone&#x2E;Identifier</Event>"));
+        assert!(may_match(b"<Event>x:Zone.Iden<!---->tifier</Event>"));
+        assert!(may_match(b"<Event>x:Zone.Iden<?p?>tifier</Event>"));
+        // An unresolvable reference: parsed in full (and found malformed there).
+        assert!(may_match(b"<Event>&bogus; &#X3a;</Event>"));
+        assert!(!may_match(b"<Event>x:Zone.Identifer!? nothing</Event>"));
+        assert!(!may_match(b"<Event>a &amp; b &#x3a;Zone</Event>"));
+        assert!(Prefilter::new(None).may_match(b"<Event/>", &mut Vec::new()));
     }
 }

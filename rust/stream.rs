@@ -41,11 +41,13 @@ impl<'d> Matcher<'d> {
 pub struct Scratch {
     buffer: Vec<u8>,
     values: EventValues,
+    /// Decoded text for the prefilter.
+    decoded: Vec<u8>,
 }
 
 impl Scratch {
     pub fn new() -> Self {
-        Scratch { buffer: Vec::new(), values: EventValues::default() }
+        Scratch { buffer: Vec::new(), values: EventValues::default(), decoded: Vec::new() }
     }
 }
 
@@ -82,7 +84,7 @@ pub fn scan_unit(
     cancel: &AtomicBool,
     partial: &mut Partial,
 ) -> Result<(), ReadFailure> {
-    let Scratch { buffer, values } = scratch;
+    let Scratch { buffer, values, decoded } = scratch;
     buffer.clear();
     // Stream offset of buffer[0], relative to the unit's base.
     let mut buffer_offset: u64 = 0;
@@ -102,7 +104,7 @@ pub fn scan_unit(
                 match frame_event(framer, buffer, start, at_eof) {
                     Framed::Complete { span_end, exact, next } => {
                         partial.events += 1;
-                        let verdict = check_event(matcher, buffer, start, span_end, exact, values, partial);
+                        let verdict = check_event(matcher, buffer, start, span_end, exact, values, decoded, partial);
                         if let Err(reason) = verdict {
                             partial.add_malformed(position.file_index, offset_of(buffer_offset, start), reason);
                         }
@@ -221,12 +223,13 @@ fn check_event(
     span_end: usize,
     exact: bool,
     values: &mut EventValues,
+    decoded: &mut Vec<u8>,
     partial: &mut Partial,
 ) -> Result<(), &'static str> {
     let too_long = span_end - start > MAX_EVENT_BYTES;
     // The prefilter may look past the event's end (never before its start):
     // that can only add candidates.
-    if !too_long && !matcher.prefilter.may_match(&buffer[start..span_end]) {
+    if !too_long && !matcher.prefilter.may_match(&buffer[start..span_end], decoded) {
         return Ok(());
     }
     let end = if exact {

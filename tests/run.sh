@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Every test: builds and installs the extension with its test dependencies,
+# then runs the Rust tests and the Python suite (property tests included).
+# HYPOTHESIS_PROFILE picks the property-test budget (dev=100, ci=500, slow=2000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+cargo test --quiet
+python3 -m pytest -q tests
