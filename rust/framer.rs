@@ -22,19 +22,20 @@ pub enum StartSearch {
     None,
 }
 
-/// Byte frequencies for choosing the memmem prefilter's anchor bytes. The
-/// default ranking is tuned for prose, where `<` is rare; in event XML it is
-/// the most common punctuation, so rank by what Sysmon XML holds instead.
+/// Byte ranks for choosing the two bytes memmem's SIMD prefilter anchors on
+/// (lower = searched for). `<` with `v` two bytes later is only ever
+/// `<Event...` (`<Event`, `<EventID`, `<EventData`, `<EventRecordID`), while
+/// memchr's default prose ranking picks `E` and `v`, which also stop at every
+/// `</Event...`: twice the stops, measured ~10% of a scan.
 struct XmlByteRank;
 
 impl HeuristicFrequencyRank for XmlByteRank {
     fn rank(&self, byte: u8) -> u8 {
         match byte {
-            b'<' | b'>' | b'/' | b'\'' | b'"' | b'=' => 250,
-            b'e' | b't' | b'a' | b'n' | b'i' | b'o' | b'r' | b's' => 240,
-            b'E' | b'D' | b'N' | b'S' | b'T' => 200,
-            b'v' => 150,
-            _ => 100,
+            b'<' => 0,
+            b'v' => 1,
+            b'/' => 2,
+            _ => 255,
         }
     }
 }

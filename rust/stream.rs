@@ -84,8 +84,9 @@ pub fn scan_unit(
     cancel: &AtomicBool,
     partial: &mut Partial,
 ) -> Result<(), ReadFailure> {
-    let Scratch { buffer, values, decoded } = scratch;
-    buffer.clear();
+    let Scratch { buffer: storage, values, decoded } = scratch;
+    // `storage[..filled]` holds data; `buffer` is that view.
+    let mut filled = 0usize;
     // Stream offset of buffer[0], relative to the unit's base.
     let mut buffer_offset: u64 = 0;
     // Where the search for the next start resumes.
@@ -95,6 +96,7 @@ pub fn scan_unit(
     let offset_of = |buffer_offset: u64, i: usize| position.base + buffer_offset + i as u64;
 
     loop {
+        let buffer = &storage[..filled];
         // `keep_from`: the first byte that must survive the next refill.
         let keep_from = match framer.find_start(buffer, pos, at_eof) {
             StartSearch::Found(start) => {
@@ -152,35 +154,37 @@ pub fn scan_unit(
             return Err(ReadFailure::Cancelled);
         }
         // Drop what is done, then read the next chunk after what is kept.
-        buffer.drain(..keep_from);
+        storage.copy_within(keep_from..filled, 0);
+        filled -= keep_from;
         buffer_offset += keep_from as u64;
         pos -= keep_from.min(pos);
-        let read_at = buffer_offset + buffer.len() as u64;
-        at_eof = fill(&mut reader, buffer, chunk_size)
+        let read_at = buffer_offset + filled as u64;
+        at_eof = fill(&mut reader, storage, &mut filled, chunk_size)
             .map_err(|e| ReadFailure::Io(e, position.base + read_at))?;
     }
 }
 
-/// Appends up to `chunk_size` bytes; returns whether the stream has ended.
-fn fill(reader: &mut impl Read, buffer: &mut Vec<u8>, chunk_size: usize) -> io::Result<bool> {
-    let old_len = buffer.len();
-    buffer.resize(old_len + chunk_size, 0);
-    let mut filled = old_len;
-    let result = loop {
-        match reader.read(&mut buffer[filled..]) {
-            Ok(0) => break Ok(true),
+/// Reads up to `chunk_size` more bytes after `buffer[..*filled]`; returns
+/// whether the stream has ended. The buffer only grows (zero-filled once),
+/// so steady-state reads cost no memset.
+fn fill(reader: &mut impl Read, buffer: &mut Vec<u8>, filled: &mut usize, chunk_size: usize) -> io::Result<bool> {
+    if buffer.len() < *filled + chunk_size {
+        buffer.resize(*filled + chunk_size, 0);
+    }
+    let target = *filled + chunk_size;
+    loop {
+        match reader.read(&mut buffer[*filled..target]) {
+            Ok(0) => return Ok(true),
             Ok(n) => {
-                filled += n;
-                if filled == buffer.len() {
-                    break Ok(false);
+                *filled += n;
+                if *filled == target {
+                    return Ok(false);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(e),
+            Err(e) => return Err(e),
         }
-    };
-    buffer.truncate(filled);
-    result
+    }
 }
 
 enum Framed {
@@ -249,6 +253,95 @@ fn check_event(
         Verdict::Hit(time) => {
             partial.add_hit(detection.by_field_values(values).map(Option::unwrap_or_default), time);
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detection::Detection;
+
+    const HIT: &str = "<Event><System><Provider Name='Microsoft-Windows-Sysmon'/><EventID>15</EventID>\
+        <TimeCreated SystemTime='2021-04-28T20:11:34.7097442Z'/><Computer>host</Computer></System>\
+        <EventData><Data Name='ProcessId'>1</Data><Data Name='Image'>C:\\Telegram.exe</Data>\
+        <Data Name='TargetFilename'>C:\\x.exe:Zone.Identifier</Data><Data Name='Hash'>MD5=0</Data></EventData></Event>";
+
+    /// Scans `input` as one unit with reads of `chunk_size` bytes.
+    fn scan_bytes(input: &[u8], chunk_size: usize) -> Partial {
+        let compiled = Detection::telegram_downloads().compile();
+        let matcher = Matcher::new(&compiled);
+        let mut partial = Partial::default();
+        let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
+        let cancel = AtomicBool::new(false);
+        let result = scan_unit(&matcher, &mut Scratch::new(), input, position, chunk_size, &cancel, &mut partial);
+        assert!(result.is_ok());
+        partial
+    }
+
+    /// (events, malformed, malformed offsets, hit counts) of a scan.
+    fn figures(input: &[u8], chunk_size: usize) -> (u64, u64, Vec<u64>, Vec<u64>) {
+        let partial = scan_bytes(input, chunk_size);
+        let (events, malformed) = (partial.events, partial.malformed);
+        let offsets = partial.examples.iter().map(|e| e.offset).collect();
+        let counts = partial.into_hits().iter().map(|h| h.stats.count).collect();
+        (events, malformed, offsets, counts)
+    }
+
+    #[test]
+    fn event_split_across_every_read_boundary() {
+        let input = format!("{HIT}\n{HIT}\r\n  {HIT}");
+        let expected = figures(input.as_bytes(), 1 << 20);
+        assert_eq!(expected, (3, 0, vec![], vec![3]));
+        for chunk_size in 1..40 {
+            assert_eq!(figures(input.as_bytes(), chunk_size), expected, "chunk_size {chunk_size}");
+        }
+    }
+
+    #[test]
+    fn no_trailing_newline_and_empty_input() {
+        assert_eq!(figures(HIT.as_bytes(), 7), (1, 0, vec![], vec![1]));
+        assert_eq!(figures(b"", 7), (0, 0, vec![], vec![]));
+    }
+
+    #[test]
+    fn garbage_only() {
+        let garbage: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert_eq!(figures(&garbage, 64), (0, 0, vec![], vec![]));
+        assert_eq!(figures(b"<Events></Events><Event", 3), (0, 0, vec![], vec![]));
+    }
+
+    #[test]
+    fn unterminated_events_are_located_and_the_scan_goes_on() {
+        let truncated = &HIT[..100];
+        let input = format!("{truncated}\n{HIT}\n<Event>");
+        for chunk_size in [1, 5, 64, 1 << 20] {
+            let (events, malformed, offsets, counts) = figures(input.as_bytes(), chunk_size);
+            assert_eq!((events, malformed, counts), (3, 2, vec![1]));
+            assert_eq!(offsets, vec![0, (truncated.len() + 1 + HIT.len() + 1) as u64]);
+        }
+    }
+
+    #[test]
+    fn ownership_splits_count_each_event_once() {
+        let input = format!("{HIT}\n{HIT}\n{}\n{HIT}", &HIT[..50]);
+        let compiled = Detection::telegram_downloads().compile();
+        let matcher = Matcher::new(&compiled);
+        let cancel = AtomicBool::new(false);
+        for split in 1..input.len() as u64 {
+            let mut total = Partial::default();
+            let mut start = 0;
+            while start < input.len() as u64 {
+                let position = UnitPosition { file_index: 0, base: start, owned_len: split };
+                let mut partial = Partial::default();
+                let reader = &input.as_bytes()[start as usize..];
+                let result = scan_unit(&matcher, &mut Scratch::new(), reader, position, 16, &cancel, &mut partial);
+                assert!(result.is_ok());
+                total.merge(partial);
+                start += split;
+            }
+            assert_eq!((total.events, total.malformed), (4, 1), "split {split}");
+            assert_eq!(total.into_hits()[0].stats.count, 3, "split {split}");
         }
     }
 }
