@@ -1,0 +1,343 @@
+"""Tests of the command line, run as ``python -m sysmon_hunt`` in a subprocess.
+
+Every test that scans runs twice: with the native scanner and with
+``--reference``. Output must be identical.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+
+NS = "http://schemas.microsoft.com/win/2004/08/events/event"
+GUID = "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"
+IMAGE_A = r"C:\Users\DefaultAccount\AppData\Roaming\Telegram Desktop\Telegram.exe"
+TARGET_A = r"C:\Users\DefaultAccount\Downloads\Telegram Desktop\Good(NLA).txt:Zone.Identifier"
+HASH_A = (
+    "MD5=C785C55D5FA3443A11B8417209C4B524,"
+    "SHA256=D07777E0DC36EBECCE3FA9644F0F44DC4A0B7EDE0CBC1F5D33E8D6CB07AF5B5C,"
+    "IMPHASH=00000000000000000000000000000000"
+)
+IMAGE_B = "C:\\Users\\Дмитрий\\AppData\\Roaming\\Telegram Desktop\\TELEGRAM.EXE"
+# As written in the XML; the decoded value has "R&D, plan.xlsx".
+TARGET_B_XML = "C:\\Users\\Дмитрий\\Downloads\\R&amp;D, plan.xlsx:Zone.Identifier"
+TARGET_B = "C:\\Users\\Дмитрий\\Downloads\\R&D, plan.xlsx:Zone.Identifier"
+HASH_B = "SHA256=AB12"
+
+
+def _package_root() -> str:
+    """The directory the sysmon_hunt package is imported from, for the child's PYTHONPATH."""
+    spec = importlib.util.find_spec("sysmon_hunt")  # does not run sysmon_hunt/__init__.py
+    assert spec is not None and spec.submodule_search_locations, "sysmon_hunt is not importable"
+    return str(Path(list(spec.submodule_search_locations)[0]).parent)
+
+
+ENV = dict(os.environ)
+ENV["PYTHONPATH"] = os.pathsep.join(
+    p for p in (_package_root(), os.environ.get("PYTHONPATH")) if p
+)
+ENV["PYTHONUTF8"] = "1"
+ENV.pop("PYTHONIOENCODING", None)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param([], id="native"),
+        pytest.param(["--reference"], id="reference"),
+    ]
+)
+def scanner(request) -> List[str]:
+    """Extra CLI arguments that select the scanner."""
+    return request.param
+
+
+def cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict] = None):
+    return subprocess.run(
+        [sys.executable, "-m", "sysmon_hunt", *args],
+        cwd=cwd,
+        env=env or ENV,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def out(proc) -> str:
+    return proc.stdout.decode("utf-8")
+
+
+def err(proc) -> str:
+    return proc.stderr.decode("utf-8")
+
+
+def event(
+    time: str,
+    computer: str = "project-mumbai-host",
+    pid: str = "7000",
+    image: str = IMAGE_A,
+    target: str = TARGET_A,
+    hash: str = HASH_A,
+    event_id: str = "15",
+    q: str = "'",
+) -> str:
+    """One Sysmon event on one line; values are inserted verbatim (already escaped)."""
+    return (
+        f"<Event xmlns={q}{NS}{q}><System><Provider Name={q}Microsoft-Windows-Sysmon{q} "
+        f"Guid={q}{GUID}{q}/><EventID>{event_id}</EventID><Version>2</Version>"
+        f"<TimeCreated SystemTime={q}{time}{q}/><EventRecordID>667860</EventRecordID>"
+        f"<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>{computer}</Computer>"
+        f"</System><EventData><Data Name={q}RuleName{q}>-</Data>"
+        f"<Data Name={q}ProcessId{q}>{pid}</Data><Data Name={q}Image{q}>{image}</Data>"
+        f"<Data Name={q}TargetFilename{q}>{target}</Data><Data Name={q}Hash{q}>{hash}</Data>"
+        f"<Data Name={q}Contents{q}>[ZoneTransfer]  ZoneId=3  </Data></EventData></Event>"
+    )
+
+
+@pytest.fixture
+def known(tmp_path: Path) -> Path:
+    """5 events: group A twice, group B once, a chrome download, one truncated event."""
+    b = dict(computer="ДМИТРИЙ-ПК", pid="812", image=IMAGE_B, target=TARGET_B_XML, hash=HASH_B)
+    lines = [
+        event("2021-04-28T20:11:34.709744300Z"),
+        event("2021-04-28T20:12:00.1Z",
+              image=r"C:\Program Files\Google\Chrome\Application\chrome.exe"),
+        event("2021-04-29T01:02:03.5Z", q='"', **b),
+        event("2021-04-28T20:15:01.0000001Z", q='"'),
+        event("2021-04-29T01:02:04Z", **b)[:200],  # truncated: malformed
+    ]
+    path = tmp_path / "known.log"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    return path
+
+
+def malformed_offset(path: Path) -> int:
+    data = path.read_bytes()
+    return data.rindex(b"<Event ")
+
+
+TABLE = (
+    "Computer             EventCode  Image                                                                  process_id  TargetFilename                                                                    Hash                                                                                                                                                   count  firstTime            lastTime\n"
+    "project-mumbai-host  15         C:\\Users\\DefaultAccount\\AppData\\Roaming\\Telegram Desktop\\Telegram.exe  7000        C:\\Users\\DefaultAccount\\Downloads\\Telegram Desktop\\Good(NLA).txt:Zone.Identifier  " + HASH_A + "  2      2021-04-28T20:11:34  2021-04-28T20:15:01\n"
+    "ДМИТРИЙ-ПК           15         C:\\Users\\Дмитрий\\AppData\\Roaming\\Telegram Desktop\\TELEGRAM.EXE         812         C:\\Users\\Дмитрий\\Downloads\\R&D, plan.xlsx:Zone.Identifier                         SHA256=AB12                                                                                                                                            1      2021-04-29T01:02:03  2021-04-29T01:02:03\n"
+)
+
+CSV = (
+    "Computer,EventCode,Image,process_id,TargetFilename,Hash,count,firstTime,lastTime\n"
+    "project-mumbai-host,15," + IMAGE_A + ",7000," + TARGET_A + ',"' + HASH_A + '",2,'
+    "2021-04-28T20:11:34,2021-04-28T20:15:01\n"
+    "ДМИТРИЙ-ПК,15," + IMAGE_B + ',812,"' + TARGET_B + '",SHA256=AB12,1,'
+    "2021-04-29T01:02:03,2021-04-29T01:02:03\n"
+)
+
+NDJSON = [
+    {
+        "Computer": "project-mumbai-host",
+        "EventCode": "15",
+        "Image": IMAGE_A,
+        "process_id": "7000",
+        "TargetFilename": TARGET_A,
+        "Hash": HASH_A,
+        "count": 2,
+        "firstTime": "2021-04-28T20:11:34.709744Z",
+        "lastTime": "2021-04-28T20:15:01.000000Z",
+    },
+    {
+        "Computer": "ДМИТРИЙ-ПК",
+        "EventCode": "15",
+        "Image": IMAGE_B,
+        "process_id": "812",
+        "TargetFilename": TARGET_B,
+        "Hash": HASH_B,
+        "count": 1,
+        "firstTime": "2021-04-29T01:02:03.500000Z",
+        "lastTime": "2021-04-29T01:02:03.500000Z",
+    },
+]
+
+
+def test_table(known: Path, scanner: List[str]) -> None:
+    proc = cli("scan", *scanner, "known.log", cwd=known.parent)
+    assert proc.returncode == 0, err(proc)
+    assert out(proc) == TABLE
+    size = known.stat().st_size
+    lines = err(proc).splitlines()
+    assert lines[0] == f"sysmon-hunt: 1 file, {size} bytes, 5 events, 1 malformed, 2 hits"
+    assert lines[1].startswith(f"sysmon-hunt: malformed: known.log:{malformed_offset(known)}: ")
+    assert len(lines) == 2
+
+
+def test_csv(known: Path, scanner: List[str]) -> None:
+    proc = cli("scan", *scanner, "--format", "csv", str(known))
+    assert proc.returncode == 0, err(proc)
+    assert out(proc) == CSV
+
+
+def test_ndjson(known: Path, scanner: List[str]) -> None:
+    proc = cli("scan", *scanner, "--format", "ndjson", str(known))
+    assert proc.returncode == 0, err(proc)
+    text = out(proc)
+    assert text.endswith("\n")
+    lines = text.splitlines()
+    assert [json.loads(line) for line in lines] == NDJSON
+    # Keys in Splunk's column order; count is a JSON number.
+    assert list(json.loads(lines[0])) == list(NDJSON[0])
+    assert '"count":2,' in lines[0]
+
+
+def test_quiet(known: Path, scanner: List[str]) -> None:
+    proc = cli("scan", *scanner, "-q", str(known))
+    assert proc.returncode == 0
+    assert out(proc) == TABLE
+    assert err(proc) == ""
+
+
+def test_threads_do_not_change_output(known: Path, scanner: List[str]) -> None:
+    for threads in ("1", "3"):
+        proc = cli("scan", *scanner, "--threads", threads, "--format", "csv", str(known))
+        assert proc.returncode == 0, err(proc)
+        assert out(proc) == CSV
+
+
+def test_table_on_ascii_stdout(known: Path, scanner: List[str]) -> None:
+    """A table to a terminal that cannot show Cyrillic is escaped, not a crash."""
+    env = dict(ENV, PYTHONUTF8="0", PYTHONIOENCODING="ascii")
+    proc = cli("scan", *scanner, "-q", str(known), env=env)
+    assert proc.returncode == 0, err(proc)
+    text = proc.stdout.decode("ascii")
+    assert "\\u0414\\u041c\\u0418" in text  # ДМИ
+    # csv and ndjson are always UTF-8
+    proc = cli("scan", *scanner, "-q", "--format", "csv", str(known), env=env)
+    assert out(proc) == CSV
+
+
+@pytest.mark.parametrize("fmt, stdout", [("table", ""), ("csv", CSV.splitlines()[0] + "\n"),
+                                          ("ndjson", "")])
+def test_no_hits(tmp_path: Path, scanner: List[str], fmt: str, stdout: str) -> None:
+    path = tmp_path / "quiet.log"
+    path.write_text(event("2021-04-28T20:11:34Z", event_id="11") + "\n", encoding="utf-8")
+    proc = cli("scan", *scanner, "--format", fmt, str(path))
+    assert proc.returncode == 0, err(proc)
+    assert out(proc) == stdout
+    lines = err(proc).splitlines()
+    if fmt == "table":
+        assert lines[0] == "sysmon-hunt: no hits"
+        lines = lines[1:]
+    assert lines == [f"sysmon-hunt: 1 file, {path.stat().st_size} bytes, 1 event, 0 malformed, 0 hits"]
+
+
+def test_sample(scanner: List[str]) -> None:
+    proc = cli("scan", *scanner, "--sample", "--format", "ndjson")
+    assert proc.returncode == 0, err(proc)
+    hits = [json.loads(line) for line in out(proc).splitlines()]
+    assert any(h["Image"].lower().endswith("telegram.exe") for h in hits)
+    # The sample's scripted content (benches/generate.py --kind sample --seed 7):
+    # 6 groups, 9 matching events, one truncated event.
+    assert len(hits) == 6
+    assert sum(h["count"] for h in hits) == 9
+    assert max(h["count"] for h in hits) == 3
+    assert any(h["Image"].endswith("TELEGRAM.EXE") for h in hits)
+    assert all(h["TargetFilename"].lower().endswith(":zone.identifier") for h in hits)
+    summary = err(proc).splitlines()[0]
+    assert summary.endswith(" 1 malformed, 6 hits"), summary
+
+
+def test_sample_native_equals_reference() -> None:
+    native = cli("scan", "--sample", "--format", "ndjson")
+    reference = cli("scan", "--sample", "--format", "ndjson", "--reference")
+    assert native.returncode == reference.returncode == 0
+    assert out(native) == out(reference)
+
+
+def test_sample_with_paths(known: Path, scanner: List[str]) -> None:
+    proc = cli("scan", *scanner, "--sample", "-q", "--format", "ndjson", str(known))
+    assert proc.returncode == 0, err(proc)
+    assert len(out(proc).splitlines()) == 6 + 2
+
+
+def test_missing_file(known: Path, scanner: List[str]) -> None:
+    proc = cli("scan", *scanner, "known.log", "missing.log", cwd=known.parent)
+    assert proc.returncode == 2
+    assert out(proc) == ""
+    assert err(proc) == (
+        f"sysmon-hunt: error: cannot read 'missing.log': {os.strerror(errno.ENOENT)}\n"
+    )
+
+
+def test_directory(tmp_path: Path, scanner: List[str]) -> None:
+    proc = cli("scan", *scanner, str(tmp_path))
+    assert proc.returncode == 2
+    assert out(proc) == ""
+    assert err(proc) == f"sysmon-hunt: error: cannot read '{tmp_path}': Is a directory\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root can read any file")
+def test_unreadable_file(known: Path, scanner: List[str]) -> None:
+    known.chmod(0)
+    try:
+        proc = cli("scan", *scanner, str(known))
+    finally:
+        known.chmod(0o644)
+    assert proc.returncode == 2
+    assert out(proc) == ""
+    assert err(proc) == f"sysmon-hunt: error: cannot read '{known}': {os.strerror(errno.EACCES)}\n"
+
+
+def test_corrupt_gzip_is_one_line_exit_2(known: Path, scanner: List[str]) -> None:
+    import gzip
+
+    data = gzip.compress(known.read_bytes() * 20)
+    path = known.with_name("cut.log.gz")
+    path.write_bytes(data[: len(data) // 2])
+    proc = cli("scan", *scanner, str(path))
+    assert proc.returncode == 2
+    assert out(proc) == ""
+    text = err(proc)
+    assert text.startswith("sysmon-hunt: error: ") and text.count("\n") == 1, text
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["scan"], ["scan", "--format", "xml", "x.log"], ["scan", "--threads", "-1", "x.log"],
+     ["frobnicate"]],
+)
+def test_usage_errors(args: List[str]) -> None:
+    proc = cli(*args)
+    assert proc.returncode == 2
+    assert out(proc) == ""
+    assert "usage:" in err(proc)
+
+
+def test_help() -> None:
+    proc = cli("scan", "--help")
+    assert proc.returncode == 0
+    assert "--sample" in out(proc)
+
+
+def test_broken_pipe_is_quiet(tmp_path: Path, scanner: List[str]) -> None:
+    """`sysmon-hunt scan big.log | head -1`: no traceback, exit 0."""
+    path = tmp_path / "many.log"
+    events = (event("2021-04-28T20:11:%02d.5Z" % (i % 60), pid=str(1000 + i),
+                    target="C:\\Users\\u\\Downloads\\Telegram Desktop\\file_%05d.bin:Zone.Identifier" % i)
+              for i in range(3000))
+    path.write_text("\n".join(events) + "\n", encoding="utf-8")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sysmon_hunt", "scan", *scanner, str(path)],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    first = child.stdout.readline()
+    child.stdout.close()  # the output (~1 MB) does not fit in the pipe
+    stderr = child.stderr.read().decode("utf-8")
+    child.stderr.close()
+    assert child.wait(timeout=300) == 0, stderr
+    assert first.startswith(b"Computer ")
+    assert stderr == ""
