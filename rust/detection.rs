@@ -36,7 +36,10 @@ impl Predicate {
             Predicate::EqualsIgnoreAsciiCase(want) => value.eq_ignore_ascii_case(want),
             Predicate::TrimmedEquals(want) => trim_xml_space(value) == want,
             Predicate::BasenameEqualsIgnoreAsciiCase(want) => {
-                let basename = value.rsplit('\\').next().unwrap_or(value);
+                let basename = match memchr::memrchr(b'\\', value.as_bytes()) {
+                    Some(slash) => &value[slash + 1..],
+                    None => value,
+                };
                 basename.eq_ignore_ascii_case(want)
             }
             Predicate::EndsWithIgnoreAsciiCase(want) => {

@@ -45,6 +45,8 @@ impl FieldTable {
 pub struct EventValues {
     text: String,
     slots: Vec<Slot>,
+    /// Context of each open element while parsing; index 0 is the root.
+    stack: Vec<Context>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,6 +70,7 @@ impl EventValues {
 
     fn reset(&mut self, slots: usize) {
         self.text.clear();
+        self.stack.clear();
         self.slots.clear();
         self.slots.resize(slots, Slot::Missing);
     }
@@ -78,7 +81,7 @@ impl EventValues {
 }
 
 /// What the element being read is, so its text can go to the right slot.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Context {
     Root,
     /// The first `System` child of the root.
@@ -101,8 +104,8 @@ struct Capture {
 /// it is well-formed XML 1.0 and filling `values` with the fields of `table`.
 pub fn parse_event(event: &[u8], table: &FieldTable, values: &mut EventValues) -> Result<(), Reason> {
     values.reset(table.slots);
-    let text = std::str::from_utf8(event).map_err(|_| "invalid UTF-8")?;
-    if xml_rules::find_forbidden_char(event).is_some() {
+    let text = simdutf8::basic::from_utf8(event).map_err(|_| "invalid UTF-8")?;
+    if xml_rules::has_forbidden_char(event) {
         return Err("character XML forbids");
     }
     let mut reader = Reader::from_str(text);
@@ -111,8 +114,19 @@ pub fn parse_event(event: &[u8], table: &FieldTable, values: &mut EventValues) -
     config.check_comments = true;
     config.trim_text(false);
 
-    // Context of each open element; index 0 is the root.
-    let mut stack: Vec<Context> = Vec::with_capacity(8);
+    let mut stack = std::mem::take(&mut values.stack);
+    let result = parse_tokens(&mut reader, table, values, &mut stack);
+    values.stack = stack;
+    result
+}
+
+/// The token loop of [`parse_event`]; `stack` is reused scratch.
+fn parse_tokens(
+    reader: &mut Reader<&[u8]>,
+    table: &FieldTable,
+    values: &mut EventValues,
+    stack: &mut Vec<Context>,
+) -> Result<(), Reason> {
     let mut seen_system = false;
     let mut seen_event_data = false;
     let mut root_closed = false;
@@ -169,7 +183,7 @@ pub fn parse_event(event: &[u8], table: &FieldTable, values: &mut EventValues) -
                 root_closed = stack.is_empty();
             }
             XmlEvent::Text(t) => {
-                if memchr::memmem::find(t.as_bytes(), b"]]>").is_some() {
+                if contains_cdata_end(t.as_bytes()) {
                     return Err("`]]>` in text");
                 }
                 if let Some(c) = &capture {
@@ -204,6 +218,12 @@ pub fn parse_event(event: &[u8], table: &FieldTable, values: &mut EventValues) -
     }
 }
 
+/// Whether text holds `]]>`, which XML forbids outside CDATA. `]` is rare,
+/// so this is a memchr, not a substring searcher built per text node.
+fn contains_cdata_end(text: &[u8]) -> bool {
+    memchr::memchr_iter(b']', text).any(|i| text[i..].starts_with(b"]]>"))
+}
+
 enum OpenOutcome {
     Nothing,
     /// The element's text is the value of this slot.
@@ -221,7 +241,7 @@ fn open_element(
     values: &mut EventValues,
 ) -> Result<(Context, OpenOutcome), Reason> {
     // The Data element's Name, decoded, when this is a Data under EventData.
-    let mut data_name: Option<String> = None;
+    let mut data_name: Option<std::borrow::Cow<'_, str>> = None;
     let qualified = &tag[..tag.bytes().position(xml_rules::is_xml_space).unwrap_or(tag.len())];
     let element_local = xml_rules::local_name(qualified);
     let is_data = parent == Some(Context::EventData) && element_local == "Data";
@@ -231,9 +251,7 @@ fn open_element(
         // Namespace declarations are not attributes of the event's data.
         let is_namespace_declaration = attribute.name == "xmlns" || attribute.name.starts_with("xmlns:");
         if is_data && local == "Name" && data_name.is_none() && !is_namespace_declaration {
-            let mut decoded = String::new();
-            xml_rules::decode_attribute_value(attribute.value, Some(&mut decoded))?;
-            data_name = Some(decoded);
+            data_name = Some(xml_rules::attribute_value(attribute.value)?);
             return Ok(());
         }
         if in_system && !is_namespace_declaration {
@@ -278,7 +296,7 @@ fn open_element(
         }
     } else if is_data {
         if let Some(name) = &data_name {
-            if let Some(&(_, slot)) = table.data.iter().find(|(n, _)| n == name) {
+            if let Some(&(_, slot)) = table.data.iter().find(|(n, _)| n.as_str() == name.as_ref()) {
                 if values.is_missing(slot) {
                     outcome = OpenOutcome::CaptureText(slot);
                 }
