@@ -35,6 +35,48 @@ pub fn has_forbidden_char(text: &[u8]) -> bool {
     memchr::memchr_iter(0xEF, text).any(|i| text.get(i + 1) == Some(&0xBF) && matches!(text.get(i + 2), Some(0xBE | 0xBF)))
 }
 
+/// Byte classes for the ASCII fast paths: one table lookup per byte instead
+/// of a chain of comparisons (start tags are ~30% of parsing an event).
+const SPACE: u8 = 1;
+const NAME_START: u8 = 2;
+const NAME: u8 = 4;
+/// Bytes an attribute value's normalization rewrites or rejects.
+const ATTRIBUTE_SPECIAL: u8 = 8;
+/// Bytes that make character data differ from its value or ill-formed.
+const TEXT_SPECIAL: u8 = 16;
+
+static CLASS: [u8; 256] = byte_classes();
+
+const fn byte_classes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        let start = c.is_ascii_alphabetic() || c == b'_' || c == b':';
+        if start {
+            table[b] |= NAME_START | NAME;
+        }
+        if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            table[b] |= NAME;
+        }
+        if c == b' ' || c == b'\t' || c == b'\r' || c == b'\n' {
+            table[b] |= SPACE;
+        }
+        if c == b'&' || c == b'<' || c == b'\t' || c == b'\r' || c == b'\n' {
+            table[b] |= ATTRIBUTE_SPECIAL;
+        }
+        if c == b'&' || c == b']' || c == b'\r' {
+            table[b] |= TEXT_SPECIAL;
+        }
+        b += 1;
+    }
+    table
+}
+
+fn has_class(b: u8, class: u8) -> bool {
+    CLASS[b as usize] & class != 0
+}
+
 fn is_name_start_char(c: char) -> bool {
     matches!(c,
         ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
@@ -54,9 +96,8 @@ pub fn is_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     if bytes.is_ascii() {
         // The only case Sysmon writes; checked without decoding characters.
-        let start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':';
-        let rest = |b: u8| start(b) || b.is_ascii_digit() || b == b'-' || b == b'.';
-        return bytes.first().is_some_and(|&b| start(b)) && bytes[1..].iter().all(|&b| rest(b));
+        return bytes.first().is_some_and(|&b| has_class(b, NAME_START))
+            && bytes[1..].iter().all(|&b| has_class(b, NAME));
     }
     let mut chars = name.chars();
     chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
@@ -64,7 +105,7 @@ pub fn is_name(name: &str) -> bool {
 
 /// XML white space (`S`): the only characters trimmed or treated as separators.
 pub fn is_xml_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    has_class(b, SPACE)
 }
 
 /// Trims XML white space (never Unicode white space) from both ends.
@@ -74,7 +115,8 @@ pub fn trim_xml_space(s: &str) -> &str {
 
 /// The part of a qualified name after its last `:` (namespaces are ignored).
 pub fn local_name(qname: &str) -> &str {
-    match memchr::memrchr(b':', qname.as_bytes()) {
+    // Names are a few bytes long: a plain loop beats a SIMD search's set-up.
+    match qname.bytes().rposition(|b| b == b':') {
         Some(colon) => &qname[colon + 1..],
         None => qname,
     }
@@ -110,6 +152,41 @@ pub fn resolve_reference(name: &str, out: &mut String) -> Result<(), Reason> {
     Ok(())
 }
 
+/// Checks raw character data (between markup) and, when `out` is given,
+/// appends its value: references resolved, line ends normalized. `]]>` is
+/// not allowed in text; a `&` must start a resolvable reference.
+pub fn decode_text(raw: &str, mut out: Option<&mut String>) -> Result<(), Reason> {
+    let bytes = raw.as_bytes();
+    if !bytes.iter().any(|&b| has_class(b, TEXT_SPECIAL)) {
+        // Nothing to resolve, normalize or reject: the usual case.
+        if let Some(out) = out {
+            out.push_str(raw);
+        }
+        return Ok(());
+    }
+    // `]` is rare, so this is a memchr, not a substring searcher per node.
+    if memchr::memchr_iter(b']', bytes).any(|i| bytes[i..].starts_with(b"]]>")) {
+        return Err("`]]>` in text");
+    }
+    let mut rest = raw;
+    while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
+        let end = memchr::memchr(b';', &rest.as_bytes()[amp..]).ok_or("reference without `;`")? + amp;
+        let name = &rest[amp + 1..end];
+        match out.as_deref_mut() {
+            Some(out) => {
+                push_normalized_text(&rest[..amp], out);
+                resolve_reference(name, out)?;
+            }
+            None => resolve_reference(name, &mut String::new())?,
+        }
+        rest = &rest[end + 1..];
+    }
+    if let Some(out) = out {
+        push_normalized_text(rest, out);
+    }
+    Ok(())
+}
+
 /// Appends character data with XML end-of-line handling: `\r\n` and a lone
 /// `\r` both become `\n`.
 pub fn push_normalized_text(text: &str, out: &mut String) {
@@ -130,6 +207,13 @@ pub fn push_normalized_text(text: &str, out: &mut String) {
 /// tab/CR/LF a space (`\r\n` one space), as XML 1.0 3.3.3 requires.
 pub fn decode_attribute_value(raw: &str, mut out: Option<&mut String>) -> Result<(), Reason> {
     let bytes = raw.as_bytes();
+    if !bytes.iter().any(|&b| has_class(b, ATTRIBUTE_SPECIAL)) {
+        // Nothing to rewrite or reject: the usual case.
+        if let Some(out) = out {
+            out.push_str(raw);
+        }
+        return Ok(());
+    }
     let mut i = 0;
     let mut run_start = 0;
     while i < bytes.len() {
@@ -167,7 +251,7 @@ pub fn decode_attribute_value(raw: &str, mut out: Option<&mut String>) -> Result
 /// An attribute's normalized value, borrowed when the raw value needs no
 /// rewriting (the usual case), checked either way.
 pub fn attribute_value(raw: &str) -> Result<std::borrow::Cow<'_, str>, Reason> {
-    if !raw.bytes().any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\n' | b'\r')) {
+    if !raw.bytes().any(|b| has_class(b, ATTRIBUTE_SPECIAL)) {
         return Ok(std::borrow::Cow::Borrowed(raw));
     }
     let mut decoded = String::new();
@@ -309,6 +393,17 @@ mod tests {
         assert_eq!(s, "a b c\nd&");
         assert!(decode_attribute_value("a<b", None).is_err());
         assert!(decode_attribute_value("a&b", None).is_err());
+    }
+
+    #[test]
+    fn text_references_and_cdata_end() {
+        let mut s = String::new();
+        decode_text("a&amp;b&#x74;\r\n]]", Some(&mut s)).unwrap();
+        assert_eq!(s, "a&bt\n]]");
+        assert!(decode_text("a]]>b", None).is_err());
+        assert!(decode_text("a & b", None).is_err());
+        assert!(decode_text("a &amp b", None).is_err());
+        assert!(decode_text("&#X74;", None).is_err());
     }
 
     #[test]
