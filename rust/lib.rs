@@ -53,6 +53,7 @@ pub mod source;
 pub mod stream;
 pub mod time;
 pub mod utf16;
+mod xml_names;
 pub mod xml_rules;
 
 #[cfg(feature = "python")]

@@ -17,7 +17,8 @@ use crate::detection::Detection;
 use crate::error::Error;
 use crate::scan::{scan as scan_core, ScanOptions, ScanOutput};
 
-pyo3::create_exception!(_native, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
+// Named for where users meet it: `sysmon_hunt.ScanError`.
+pyo3::create_exception!(sysmon_hunt, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
 
 /// How often the waiting thread looks for Ctrl-C while workers scan.
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
@@ -25,11 +26,20 @@ const SIGNAL_POLL: Duration = Duration::from_millis(100);
 fn to_py_err(error: Error) -> PyErr {
     let message = error.to_string();
     match error {
-        Error::Io { source, .. } => match source.kind() {
-            std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(message),
-            std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(message),
-            _ => PyOSError::new_err(message),
-        },
+        Error::Io { path, source, .. } => {
+            let Some(errno) = source.raw_os_error() else {
+                return PyOSError::new_err(message);
+            };
+            // OSError(errno, strerror, filename) sets `.errno` and `.filename`
+            // and reads like Python's own: "[Errno 2] No such file or directory: 'x.log'".
+            let strerror = source.to_string().trim_end_matches(&format!(" (os error {errno})")).to_string();
+            let args = (errno, strerror, path.to_string_lossy().into_owned());
+            match source.kind() {
+                std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(args),
+                std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(args),
+                _ => PyOSError::new_err(args),
+            }
+        }
         Error::InvalidOption(_) => PyValueError::new_err(message),
         Error::Cancelled => PyKeyboardInterrupt::new_err(message),
         Error::Decompress { .. } | Error::Panic(_) => ScanError::new_err(message),

@@ -230,10 +230,10 @@ fn check_event(
     decoded: &mut Vec<u8>,
     partial: &mut Partial,
 ) -> Result<(), &'static str> {
-    let too_long = span_end - start > MAX_EVENT_BYTES;
-    // The prefilter may look past the event's end (never before its start):
-    // that can only add candidates.
-    if !too_long && !matcher.prefilter.may_match(&buffer[start..span_end], decoded) {
+    let span_too_long = span_end - start > MAX_EVENT_BYTES;
+    // First on the span (which may run past the event's end): a cheap way to
+    // rule out nearly every event without finding its exact end.
+    if !span_too_long && !matcher.prefilter.may_match(&buffer[start..span_end], decoded) {
         return Ok(());
     }
     let end = if exact {
@@ -244,6 +244,11 @@ fn check_event(
     };
     if end - start > MAX_EVENT_BYTES {
         return Err(TOO_LONG);
+    }
+    // Then on the event's own bytes, so that whether an event is checked
+    // never depends on what follows it in the buffer (and so on chunk sizes).
+    if (!exact || span_too_long) && !matcher.prefilter.may_match(&buffer[start..end], decoded) {
+        return Ok(());
     }
     parse_event(&buffer[start..end], &matcher.table, values)?;
     let detection = matcher.detection;

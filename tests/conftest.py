@@ -1,0 +1,42 @@
+"""Shared pytest configuration: hypothesis profiles and the corpus fixture.
+
+Hypothesis profiles (pick one with the environment variable
+``HYPOTHESIS_PROFILE``; the default is ``dev``):
+
+* ``dev``  - 100 examples per property, for a quick local run;
+* ``ci``   - 500 examples per property (what ``tests/run.sh`` uses);
+* ``slow`` - 2000 examples per property, for a long soak.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+_COMMON = dict(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+
+settings.register_profile("dev", max_examples=100, **_COMMON)
+settings.register_profile("ci", max_examples=500, **_COMMON)
+settings.register_profile("slow", max_examples=2000, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+#: ``shared/corpus`` beside the checkout (``../shared/corpus`` from the repo root).
+CORPUS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The shared corpus of real Sysmon logs; skips the test when it is absent."""
+    if not (CORPUS_DIR / "real").is_dir():
+        pytest.skip(
+            f"corpus of real Sysmon logs not found at {CORPUS_DIR} "
+            "(it lives in shared/corpus beside the checkout; CI provides it)"
+        )
+    return CORPUS_DIR
