@@ -68,16 +68,17 @@ def cpu_model() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", default="2G", help="size of each generated file")
+    parser.add_argument("--size", default="2G", help="size of the realistic file")
+    parser.add_argument("--dense-size", default="512M", help="size of the dense file")
     parser.add_argument("--threads", default="1,2,4,8,16")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, default=HERE / "out" / "data")
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     realistic = args.data_dir / f"scaling-realistic-{args.size}.log"
-    dense = args.data_dir / f"scaling-dense-{args.size}.log"
+    dense = args.data_dir / f"scaling-dense-{args.dense_size}.log"
     generate("realistic", args.size, realistic)
-    generate("dense", args.size, dense)
+    generate("dense", args.dense_size, dense)
     threads = [int(t) for t in args.threads.split(",")]
     print(f"cores: {os.cpu_count()}, CPU: {cpu_model()}, python {platform.python_version()}")
     for label, path in (("realistic", realistic), ("dense", dense)):
