@@ -113,10 +113,14 @@ fn is_name_char(c: char) -> bool {
 /// with expat, and the two must agree on every event.
 pub fn is_name(name: &str) -> bool {
     let bytes = name.as_bytes();
+    let Some((&first, rest)) = bytes.split_first() else { return false };
+    // ASCII names (all Sysmon writes) are decided by table lookups alone;
+    // a non-ASCII byte (class 0) sends the name to the character check.
+    if has_class(first, NAME_START) && rest.iter().all(|&b| has_class(b, NAME)) {
+        return true;
+    }
     if bytes.is_ascii() {
-        // The only case Sysmon writes; checked without decoding characters.
-        return bytes.first().is_some_and(|&b| has_class(b, NAME_START))
-            && bytes[1..].iter().all(|&b| has_class(b, NAME));
+        return false;
     }
     let mut chars = name.chars();
     chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
