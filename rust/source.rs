@@ -58,11 +58,17 @@ fn read_prefix(reader: &mut impl Read, want: usize) -> io::Result<Vec<u8>> {
 impl Source {
     /// Opens `path` to check that it is a readable file and sniff it.
     pub fn inspect(path: &Path) -> Result<Source> {
-        let mut file = File::open(path).map_err(|e| Error::io(path, None, e))?;
-        let metadata = file.metadata().map_err(|e| Error::io(path, None, e))?;
+        // Checked before opening: opening a FIFO for reading blocks until a
+        // writer appears. Units re-open and seek the file, so it must be a
+        // regular file (a FIFO would also lose what sniffing read).
+        let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, None, e))?;
         if metadata.is_dir() {
             return Err(Error::io(path, None, io::Error::new(io::ErrorKind::InvalidInput, "is a directory")));
         }
+        if !metadata.is_file() {
+            return Err(Error::io(path, None, io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")));
+        }
+        let mut file = File::open(path).map_err(|e| Error::io(path, None, e))?;
         let head = read_prefix(&mut file, 2).map_err(|e| Error::io(path, Some(0), e))?;
         let gzip = head == GZIP_MAGIC;
         let first = if gzip {

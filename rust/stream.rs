@@ -328,6 +328,17 @@ mod tests {
     }
 
     #[test]
+    fn a_set_cancel_flag_stops_the_scan_at_the_next_chunk() {
+        let compiled = Detection::telegram_downloads().compile();
+        let matcher = Matcher::new(&compiled);
+        let input = format!("{HIT}\n").repeat(100);
+        let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
+        let cancel = AtomicBool::new(true);
+        let result = scan_unit(&matcher, &mut Scratch::new(), input.as_bytes(), position, 64, &cancel, &mut Partial::default());
+        assert!(matches!(result, Err(ReadFailure::Cancelled)));
+    }
+
+    #[test]
     fn ownership_splits_count_each_event_once() {
         let input = format!("{HIT}\n{HIT}\n{}\n{HIT}", &HIT[..50]);
         let compiled = Detection::telegram_downloads().compile();

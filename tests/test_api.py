@@ -324,3 +324,14 @@ def test_sample_path() -> None:
     ref = reference.scan(sample)
     assert list(result) == list(ref)
     assert result.stats.events == ref.stats.events
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path) -> None:
+    """Opening a FIFO for reading blocks until a writer comes; the scanner
+    must refuse it from its metadata instead of hanging."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        sysmon_hunt.scan(fifo)
