@@ -33,13 +33,13 @@ spends most of its time building and validating strategy objects otherwise.
 
 from __future__ import annotations
 
+import functools
 import gzip
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from hypothesis import strategies as st
 
-NS = "http://schemas.microsoft.com/win/2004/08/events/event"
-GUID = "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"
+from events import GUID, NS, sysmon_event
 
 Draw = Callable
 
@@ -905,28 +905,5 @@ def utf8_safe_for_sniffing(data: bytes) -> bytes:
 # hand-written events for explicit tests
 # ---------------------------------------------------------------------------
 
-IMAGE = r"C:\Users\DefaultAccount\AppData\Roaming\Telegram Desktop\Telegram.exe"
-TARGET = r"C:\Users\DefaultAccount\Downloads\Telegram Desktop\Good(NLA).txt:Zone.Identifier"
-HASH = HASHES[0]
-
-
-def simple_event(
-    *,
-    provider: str = "Microsoft-Windows-Sysmon",
-    event_id: str = "15",
-    time: str = "2021-04-28T20:11:34.709744300Z",
-    computer: str = "project-mumbai-host",
-    process_id: str = "7000",
-    image: str = IMAGE,
-    target: str = TARGET,
-    hash: str = HASH,
-) -> str:
-    """A matching event in Splunk attack_data style; values are inserted as XML."""
-    return (
-        f"<Event xmlns='{NS}'><System><Provider Name='{provider}' Guid='{GUID}'/>"
-        f"<EventID>{event_id}</EventID><TimeCreated SystemTime='{time}'/>"
-        f"<Computer>{computer}</Computer></System><EventData>"
-        f"<Data Name='ProcessId'>{process_id}</Data><Data Name='Image'>{image}</Data>"
-        f"<Data Name='TargetFilename'>{target}</Data><Data Name='Hash'>{hash}</Data>"
-        "</EventData></Event>"
-    )
+# The bare layout: only the System and Data elements the scan reads.
+simple_event = functools.partial(sysmon_event, layout="bare")

@@ -13,6 +13,7 @@ import pytest
 import sysmon_hunt
 from sysmon_hunt import Hit, MalformedEvent, ScanError, ScanResult, ScanStats, reference
 
+from events import HASH, TARGET
 from strategies import simple_event as E
 
 TELEGRAM_A = r"C:\Users\a\AppData\Roaming\Telegram Desktop\Telegram.exe"
@@ -110,8 +111,8 @@ def test_hit_fields_and_types(log: Path) -> None:
 
     a, b = result  # ordered by by-field values: "project-mumbai-host" < "ДМИТРИЙ-ПК"
     assert (a.Computer, a.EventCode, a.Image, a.process_id) == ("project-mumbai-host", "15", TELEGRAM_A, "7000")
-    assert a.TargetFilename == E.__kwdefaults__["target"]
-    assert a.Hash == E.__kwdefaults__["hash"]
+    assert a.TargetFilename == TARGET  # simple_event's default target
+    assert a.Hash == HASH  # and its default hash
     assert a.count == 3
     # 7 fraction digits truncated (never rounded) to microseconds
     assert a.firstTime == datetime(2021, 4, 28, 20, 11, 34, 709744, tzinfo=timezone.utc)

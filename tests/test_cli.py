@@ -17,15 +17,8 @@ from typing import List, Optional
 
 import pytest
 
-NS = "http://schemas.microsoft.com/win/2004/08/events/event"
-GUID = "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"
-IMAGE_A = r"C:\Users\DefaultAccount\AppData\Roaming\Telegram Desktop\Telegram.exe"
-TARGET_A = r"C:\Users\DefaultAccount\Downloads\Telegram Desktop\Good(NLA).txt:Zone.Identifier"
-HASH_A = (
-    "MD5=C785C55D5FA3443A11B8417209C4B524,"
-    "SHA256=D07777E0DC36EBECCE3FA9644F0F44DC4A0B7EDE0CBC1F5D33E8D6CB07AF5B5C,"
-    "IMPHASH=00000000000000000000000000000000"
-)
+from events import HASH as HASH_A, IMAGE as IMAGE_A, TARGET as TARGET_A, sysmon_event
+
 IMAGE_B = "C:\\Users\\Дмитрий\\AppData\\Roaming\\Telegram Desktop\\TELEGRAM.EXE"
 # As written in the XML; the decoded value has "R&D, plan.xlsx".
 TARGET_B_XML = "C:\\Users\\Дмитрий\\Downloads\\R&amp;D, plan.xlsx:Zone.Identifier"
@@ -77,33 +70,16 @@ def err(proc) -> str:
     return proc.stderr.decode("utf-8")
 
 
-def event(
-    time: str,
-    computer: str = "project-mumbai-host",
-    pid: str = "7000",
-    image: str = IMAGE_A,
-    target: str = TARGET_A,
-    hash: str = HASH_A,
-    event_id: str = "15",
-    q: str = "'",
-) -> str:
-    """One Sysmon event on one line; values are inserted verbatim (already escaped)."""
-    return (
-        f"<Event xmlns={q}{NS}{q}><System><Provider Name={q}Microsoft-Windows-Sysmon{q} "
-        f"Guid={q}{GUID}{q}/><EventID>{event_id}</EventID><Version>2</Version>"
-        f"<TimeCreated SystemTime={q}{time}{q}/><EventRecordID>667860</EventRecordID>"
-        f"<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>{computer}</Computer>"
-        f"</System><EventData><Data Name={q}RuleName{q}>-</Data>"
-        f"<Data Name={q}ProcessId{q}>{pid}</Data><Data Name={q}Image{q}>{image}</Data>"
-        f"<Data Name={q}TargetFilename{q}>{target}</Data><Data Name={q}Hash{q}>{hash}</Data>"
-        f"<Data Name={q}Contents{q}>[ZoneTransfer]  ZoneId=3  </Data></EventData></Event>"
-    )
+def event(time: str, **fields) -> str:
+    """One event on one line (Version, EventRecordID, Channel, RuleName and
+    Contents besides what the scan reads); values are inserted verbatim."""
+    return sysmon_event(layout="short", time=time, **fields)
 
 
 @pytest.fixture
 def known(tmp_path: Path) -> Path:
     """5 events: group A twice, group B once, a chrome download, one truncated event."""
-    b = dict(computer="ДМИТРИЙ-ПК", pid="812", image=IMAGE_B, target=TARGET_B_XML, hash=HASH_B)
+    b = dict(computer="ДМИТРИЙ-ПК", process_id="812", image=IMAGE_B, target=TARGET_B_XML, hash=HASH_B)
     lines = [
         event("2021-04-28T20:11:34.709744300Z"),
         event("2021-04-28T20:12:00.1Z",
@@ -325,7 +301,7 @@ def test_help() -> None:
 def test_broken_pipe_is_quiet(tmp_path: Path, scanner: List[str]) -> None:
     """`sysmon-hunt scan big.log | head -1`: no traceback, exit 0."""
     path = tmp_path / "many.log"
-    events = (event("2021-04-28T20:11:%02d.5Z" % (i % 60), pid=str(1000 + i),
+    events = (event("2021-04-28T20:11:%02d.5Z" % (i % 60), process_id=str(1000 + i),
                     target="C:\\Users\\u\\Downloads\\Telegram Desktop\\file_%05d.bin:Zone.Identifier" % i)
               for i in range(3000))
     path.write_text("\n".join(events) + "\n", encoding="utf-8")

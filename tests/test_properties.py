@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 import sysmon_hunt
 from sysmon_hunt import reference
 
+from events import HASH, IMAGE, TARGET
 import strategies as S
 
 THREADS = st.sampled_from([0, 1, 2, 3])
@@ -324,9 +325,9 @@ def _exhaustive_events() -> List[str]:
         + ["<!---->", "<?pi x?>", "<![CDATA[]]>", "&amp;", "&#x3a;", "&#58;", "]]>", "&", "<", "\x00", "\x01"]
     )
     fields = {
-        "image": S.IMAGE.replace("\\Telegram.exe", "\\"),
-        "target": S.TARGET,
-        "hash": S.HASH,
+        "image": IMAGE.replace("\\Telegram.exe", "\\"),
+        "target": TARGET,
+        "hash": HASH,
         "process_id": "7000",
     }
     for k, insert in enumerate(inserts):

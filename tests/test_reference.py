@@ -5,6 +5,7 @@ Each test writes a small log with tmp_path and asserts concrete values.
 
 from __future__ import annotations
 
+import functools
 import gzip
 from datetime import datetime, timezone
 
@@ -13,57 +14,12 @@ import pytest
 from sysmon_hunt.reference import scan, scan_bytes
 from sysmon_hunt.results import BY_FIELDS, MAX_MALFORMED_EXAMPLES, Hit, MalformedEvent
 
-NS = "http://schemas.microsoft.com/win/2004/08/events/event"
-IMAGE = r"C:\Users\DefaultAccount\AppData\Roaming\Telegram Desktop\Telegram.exe"
-TARGET = r"C:\Users\DefaultAccount\Downloads\Telegram Desktop\Good(NLA).txt:Zone.Identifier"
-HASH = "MD5=C785C55D5FA3443A11B8417209C4B524,SHA256=D07777E0DC36EBECCE3FA9644F0F44DC4A0B7EDE0CBC1F5D33E8D6CB07AF5B5C,IMPHASH=00000000000000000000000000000000"
+from events import HASH, IMAGE, NS, TARGET, sysmon_event
+
 UTC = timezone.utc
 
-_DEFAULT = object()
-
-
-def event(
-    *,
-    provider: str = "Microsoft-Windows-Sysmon",
-    event_id: str = "15",
-    time: str = "2021-04-28T20:11:34.709744300Z",
-    computer: str = "project-mumbai-host",
-    process_id: str = "7000",
-    image: str = IMAGE,
-    target: str = TARGET,
-    hash: object = HASH,
-    extra_data: str = "",
-) -> str:
-    """One event in Splunk attack_data style: single quotes, xmlns, one line.
-
-    Values are inserted verbatim (they may hold entity references). `hash`
-    None leaves the Hash Data out; a str containing '<' is inserted as raw
-    markup for the whole Hash Data element.
-    """
-    if hash is None:
-        hash_data = ""
-    elif isinstance(hash, str) and hash.startswith("<"):
-        hash_data = hash
-    else:
-        hash_data = f"<Data Name='Hash'>{hash}</Data>"
-    return (
-        f"<Event xmlns='{NS}'><System><Provider Name='{provider}' "
-        "Guid='{5770385F-C22A-43E0-BF4C-06F5698FFBD9}'/>"
-        f"<EventID>{event_id}</EventID><Version>2</Version><Level>4</Level>"
-        f"<Task>15</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>"
-        f"<TimeCreated SystemTime='{time}'/><EventRecordID>667860</EventRecordID>"
-        "<Correlation/><Execution ProcessID='1952' ThreadID='2428'/>"
-        "<Channel>Microsoft-Windows-Sysmon/Operational</Channel>"
-        f"<Computer>{computer}</Computer><Security UserID='S-1-5-18'/></System>"
-        "<EventData><Data Name='RuleName'>-</Data>"
-        "<Data Name='UtcTime'>2021-04-28 20:11:34.709</Data>"
-        "<Data Name='ProcessGuid'>{ED2ECF8A-C154-6089-F967-00000000BB01}</Data>"
-        f"<Data Name='ProcessId'>{process_id}</Data><Data Name='Image'>{image}</Data>"
-        f"<Data Name='TargetFilename'>{target}</Data>"
-        "<Data Name='CreationUtcTime'>2021-04-28 20:11:33.238</Data>"
-        f"{hash_data}{extra_data}"
-        "<Data Name='Contents'>[ZoneTransfer]  ZoneId=3  </Data></EventData></Event>"
-    )
+# Every element of a real Sysmon EID 15 record; `hash=None` leaves Hash out.
+event = functools.partial(sysmon_event, layout="full")
 
 
 def write(tmp_path, text_or_bytes, name="sysmon.log"):
@@ -306,7 +262,7 @@ def test_attribute_references_decode():
 def test_cdata_and_comments_in_values():
     (hit,) = scan_bytes(event(image=r"C:\x\<![CDATA[tele]]><!-- c -->gram.exe<?pi x?>").encode())
     assert hit.Image == r"C:\x\telegram.exe"
-    (hit,) = scan_bytes(event(hash="<Data Name='Hash'><![CDATA[a&b<c]]></Data>").encode())
+    (hit,) = scan_bytes(event(hash=None, extra_data="<Data Name='Hash'><![CDATA[a&b<c]]></Data>").encode())
     assert hit.Hash == "a&b<c"
 
 
