@@ -90,7 +90,13 @@ impl Framer {
     /// the end of an event is nearly always just before the next start, so
     /// this reads a handful of bytes instead of the whole event.
     pub fn has_end(&self, haystack: &[u8], from: usize, to: usize) -> bool {
-        self.end_reverse.rfind(&haystack[from..to]).is_some()
+        // Usually `</Event>` and a line end sit right before the next start:
+        // checked directly, as the reverse searcher costs ~5% of a scan.
+        let mut end = to;
+        while end > from && matches!(haystack[end - 1], b' ' | b'\t' | b'\r' | b'\n') {
+            end -= 1;
+        }
+        haystack[from..end].ends_with(END) || self.end_reverse.rfind(&haystack[from..to]).is_some()
     }
 }
 
