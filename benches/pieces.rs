@@ -203,7 +203,7 @@ fn pieces(c: &mut Criterion) {
     let detection = Detection::telegram_downloads().compile();
     let table = FieldTable::new(&detection.fields);
     let framer = Framer::default();
-    let prefilter = Prefilter::new(detection.prefilter_literal.as_deref());
+    let prefilter = Prefilter::new(&detection.prefilter_literals);
 
     let mut g = group(c, "framing");
     for input in &inputs {

@@ -142,7 +142,7 @@ impl Detection {
         let by_fields = self.by_fields.iter().map(|b| (slot(&b.path), b.trim)).collect();
         let time_slot = slot(&self.time);
         CompiledDetection {
-            prefilter_literal: self.prefilter_literal(),
+            prefilter_literals: self.prefilter_literals(),
             fields,
             conditions,
             by_fields,
@@ -151,20 +151,28 @@ impl Detection {
         }
     }
 
-    /// The literal the prefilter searches for: taken from an `EventData`
-    /// condition (System values such as the provider are in every event, so
-    /// they would select everything), the longest one that has at least two
-    /// case-free bytes to anchor a SIMD search and no white space (which XML
-    /// may rewrite). `None` disables the prefilter: every event is parsed.
-    fn prefilter_literal(&self) -> Option<Vec<u8>> {
-        self.conditions
+    /// The literals the prefilter requires, lowercase, searched-for first:
+    /// one per `EventData` condition (System values such as the provider are
+    /// in every event, so they would rule nothing out), none holding white
+    /// space (which XML may rewrite). The first is the longest one with at
+    /// least two case-free bytes to anchor a SIMD search; without one the
+    /// prefilter is off and every event is parsed.
+    fn prefilter_literals(&self) -> Vec<Vec<u8>> {
+        let mut literals: Vec<Vec<u8>> = self
+            .conditions
             .iter()
             .filter(|c| matches!(c.field, FieldPath::Data(_)))
-            .map(|c| c.predicate.literal().as_bytes())
-            .filter(|lit| lit.iter().filter(|b| !b.is_ascii_alphabetic()).count() >= 2)
-            .filter(|lit| !lit.iter().any(|&b| crate::xml_rules::is_xml_space(b)))
-            .max_by_key(|lit| lit.len())
-            .map(|lit| lit.to_ascii_lowercase())
+            .map(|c| c.predicate.literal().as_bytes().to_ascii_lowercase())
+            .filter(|lit| !lit.is_empty() && !lit.iter().any(|&b| crate::xml_rules::is_xml_space(b)))
+            .collect();
+        let anchorable = |lit: &Vec<u8>| lit.iter().filter(|b| !b.is_ascii_alphabetic()).count() >= 2;
+        match literals.iter().enumerate().filter(|(_, l)| anchorable(l)).max_by_key(|(_, l)| l.len()) {
+            Some((first, _)) => {
+                literals.swap(0, first);
+                literals
+            }
+            None => Vec::new(),
+        }
     }
 }
 
@@ -178,8 +186,9 @@ pub struct CompiledDetection {
     pub by_fields: Vec<(usize, bool)>,
     pub by_field_names: Vec<String>,
     pub time_slot: usize,
-    /// Lowercase literal every matching event must contain (see [`Detection::prefilter_literal`]).
-    pub prefilter_literal: Option<Vec<u8>>,
+    /// Lowercase literals every matching event must contain, the one to
+    /// search for first at the front (see [`Detection::prefilter_literals`]).
+    pub prefilter_literals: Vec<Vec<u8>>,
 }
 
 #[cfg(test)]
@@ -208,7 +217,7 @@ mod tests {
     #[test]
     fn telegram_prefilter_literal_is_the_zone_identifier_suffix() {
         let compiled = Detection::telegram_downloads().compile();
-        assert_eq!(compiled.prefilter_literal.as_deref(), Some(&b":zone.identifier"[..]));
+        assert_eq!(compiled.prefilter_literals, vec![b":zone.identifier".to_vec(), b"telegram.exe".to_vec()]);
         assert_eq!(compiled.by_fields.len(), 6);
     }
 }

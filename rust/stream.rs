@@ -32,7 +32,7 @@ impl<'d> Matcher<'d> {
             detection,
             table: FieldTable::new(&detection.fields),
             framer: Framer::default(),
-            prefilter: Prefilter::new(detection.prefilter_literal.as_deref()),
+            prefilter: Prefilter::new(&detection.prefilter_literals),
         }
     }
 }
