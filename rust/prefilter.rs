@@ -156,16 +156,22 @@ impl Prefilter {
     }
 }
 
-/// Whether `haystack` contains lowercase `needle`, ignoring ASCII case: the
-/// few places holding its first byte in either case are compared in full.
+/// Whether `haystack` contains lowercase `needle`, ignoring ASCII case. The
+/// search stops only where the needle's rarest-looking byte occurs: a
+/// case-free one if it has any (`.` of `telegram.exe`), since a letter such
+/// as `t` occurs dozens of times in every event.
 fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, _)) = needle.split_first() else { return true };
+    if needle.is_empty() {
+        return true;
+    }
     if haystack.len() < needle.len() {
         return false;
     }
-    let last_start = haystack.len() - needle.len();
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), &haystack[..=last_start])
-        .any(|i| haystack[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    let anchor = needle.iter().position(|b| !b.is_ascii_alphabetic()).unwrap_or(0);
+    let (lower, upper) = (needle[anchor], needle[anchor].to_ascii_uppercase());
+    // Anchor positions whose window lies inside the haystack.
+    let window = &haystack[anchor..haystack.len() - (needle.len() - anchor) + 1];
+    memchr::memchr2_iter(lower, upper, window).any(|i| haystack[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// Copies `raw` into `out` with references resolved, checking nothing else:
@@ -227,5 +233,9 @@ mod tests {
         assert!(!may_match(br"<Event>telegram.ex x:Zone.Identifier</Event>"));
         assert!(contains_ignore_ascii_case(b"xxTeLeGrAm.ExE", b"telegram.exe"));
         assert!(!contains_ignore_ascii_case(b"telegram.ex", b"telegram.exe"));
+        assert!(contains_ignore_ascii_case(b"telegram.exe", b"telegram.exe"));
+        assert!(contains_ignore_ascii_case(b".telegram.exe.", b"telegram.exe"));
+        assert!(!contains_ignore_ascii_case(b"elegram.exe", b"telegram.exe"));
+        assert!(contains_ignore_ascii_case(b"abc", b"ABC".to_ascii_lowercase().as_slice()));
     }
 }
