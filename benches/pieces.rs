@@ -1,10 +1,10 @@
 //! Criterion benches of the core's pieces, in bytes per second of input,
 //! grouped by hit density (memchr's never/rare/common):
 //!
-//! - `none`:   the realistic mix with every Telegram download removed
-//!             (browser `:Zone.Identifier` downloads stay: they are
-//!             prefilter candidates that parse and do not match);
-//! - `rare`:   the realistic mix (~0.2% of events are Telegram downloads);
+//! - `none`: the realistic mix with every Telegram download removed
+//!   (browser `:Zone.Identifier` downloads stay: they are prefilter
+//!   candidates that parse and do not match);
+//! - `rare`: the realistic mix (~0.2% of events are Telegram downloads);
 //! - `common`: the dense worst case (every event a Telegram download).
 //!
 //! Pieces: `framing` (finding event spans the way `stream` does), `prefilter`

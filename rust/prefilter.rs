@@ -13,6 +13,7 @@
 //!   it (a reference that does not resolve makes the event a candidate, and
 //!   the full parse then finds it malformed);
 //! - `<!` or `<?`: always a candidate, parsed in full.
+//!
 //! The literal holds no white space, so XML's line-end and attribute
 //! normalization cannot create or break it.
 
@@ -43,7 +44,7 @@ impl CaselessFinder {
         let needle = literal.to_ascii_lowercase();
         let mut caseless = needle.iter().enumerate().filter(|(_, b)| !b.is_ascii_alphabetic()).map(|(i, _)| i);
         let first = caseless.next()?;
-        let last = caseless.last()?;
+        let last = caseless.next_back()?;
         let pair = Pair::with_indices(&needle, u8::try_from(first).ok()?, u8::try_from(last).ok()?)?;
         let generic = memchr::arch::all::packedpair::Finder::with_pair(&needle, pair)?;
         let simd = Self::simd(&needle, pair);

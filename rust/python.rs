@@ -58,7 +58,7 @@ fn run_detached(py: Python<'_>, paths: Vec<PathBuf>, options: ScanOptions) -> Py
             let (done, finished) = mpsc::channel();
             let (paths, detection, options, cancel) = (&paths, &detection, &options, &cancel);
             scope.spawn(move || {
-                let _ = done.send(scan_core(paths, detection, &options, cancel));
+                let _ = done.send(scan_core(paths, detection, options, cancel));
             });
             loop {
                 match finished.recv_timeout(SIGNAL_POLL) {

@@ -14,7 +14,7 @@ use crate::stream::{scan_unit, Matcher, ReadFailure, Scratch, UnitPosition};
 
 /// How to scan. `Default` is what users want; the sizes exist for tuning and
 /// for tests that force events across every boundary.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ScanOptions {
     /// Worker threads; 0 = one per core, 1 = scan on the calling thread.
     pub threads: usize,
@@ -22,12 +22,6 @@ pub struct ScanOptions {
     pub chunk_size: usize,
     /// Bytes per parallel unit of a plain file; 0 = 32 MiB.
     pub split_size: u64,
-}
-
-impl Default for ScanOptions {
-    fn default() -> Self {
-        ScanOptions { threads: 0, chunk_size: 0, split_size: 0 }
-    }
 }
 
 /// Big enough that a read's fixed cost vanishes; small enough to stay in L2/L3.

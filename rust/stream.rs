@@ -40,14 +40,20 @@ impl<'d> Matcher<'d> {
 /// A worker's reusable scratch memory.
 pub struct Scratch {
     buffer: Vec<u8>,
+    event: EventScratch,
+}
+
+/// What checking one event reuses.
+#[derive(Default)]
+struct EventScratch {
     values: EventValues,
-    /// Decoded text for the prefilter.
+    /// Text with references resolved, for the prefilter.
     decoded: Vec<u8>,
 }
 
 impl Scratch {
     pub fn new() -> Self {
-        Scratch { buffer: Vec::new(), values: EventValues::default(), decoded: Vec::new() }
+        Scratch { buffer: Vec::new(), event: EventScratch::default() }
     }
 }
 
@@ -84,7 +90,7 @@ pub fn scan_unit(
     cancel: &AtomicBool,
     partial: &mut Partial,
 ) -> Result<(), ReadFailure> {
-    let Scratch { buffer: storage, values, decoded } = scratch;
+    let Scratch { buffer: storage, event: event_scratch } = scratch;
     // `storage[..filled]` holds data; `buffer` is that view.
     let mut filled = 0usize;
     // Stream offset of buffer[0], relative to the unit's base.
@@ -106,7 +112,7 @@ pub fn scan_unit(
                 match frame_event(framer, buffer, start, at_eof) {
                     Framed::Complete { span_end, exact, next } => {
                         partial.events += 1;
-                        let verdict = check_event(matcher, buffer, start, span_end, exact, values, decoded, partial);
+                        let verdict = check_event(matcher, buffer, start, span_end, exact, event_scratch, partial);
                         if let Err(reason) = verdict {
                             partial.add_malformed(position.file_index, offset_of(buffer_offset, start), reason);
                         }
@@ -226,10 +232,10 @@ fn check_event(
     start: usize,
     span_end: usize,
     exact: bool,
-    values: &mut EventValues,
-    decoded: &mut Vec<u8>,
+    scratch: &mut EventScratch,
     partial: &mut Partial,
 ) -> Result<(), &'static str> {
+    let EventScratch { values, decoded } = scratch;
     let span_too_long = span_end - start > MAX_EVENT_BYTES;
     // First on the span (which may run past the event's end): a cheap way to
     // rule out nearly every event without finding its exact end.
