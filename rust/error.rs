@@ -23,6 +23,11 @@ pub enum Error {
         path: PathBuf,
         source: io::Error,
     },
+    /// A file whose format the scanner does not read (e.g. binary EVTX).
+    Unsupported {
+        path: PathBuf,
+        what: &'static str,
+    },
     /// An option is out of range or inconsistent.
     InvalidOption(String),
     /// The scan was cancelled (e.g. Ctrl-C) before it finished.
@@ -49,6 +54,7 @@ impl fmt::Display for Error {
             Error::Decompress { path, source } => {
                 write!(f, "{}: gzip stream is corrupt or truncated: {source}", path.display())
             }
+            Error::Unsupported { path, what } => write!(f, "{}: {what}", path.display()),
             Error::InvalidOption(message) => write!(f, "invalid option: {message}"),
             Error::Cancelled => write!(f, "scan cancelled"),
             Error::Panic(message) => write!(f, "internal error (worker panicked): {message}"),

@@ -42,7 +42,7 @@ fn to_py_err(error: Error) -> PyErr {
         }
         Error::InvalidOption(_) => PyValueError::new_err(message),
         Error::Cancelled => PyKeyboardInterrupt::new_err(message),
-        Error::Decompress { .. } | Error::Panic(_) => ScanError::new_err(message),
+        Error::Decompress { .. } | Error::Unsupported { .. } | Error::Panic(_) => ScanError::new_err(message),
     }
 }
 

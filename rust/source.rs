@@ -35,6 +35,8 @@ pub struct Source {
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The file header of binary Windows event logs (`.evtx`).
+const EVTX_MAGIC: &[u8] = b"ElfFile\0";
 
 /// Reads the first bytes (after gzip, if any) and decides the encoding:
 /// BOM first, then XML 1.0 Appendix F autodetection of BOM-less UTF-16
@@ -69,8 +71,16 @@ impl Source {
             return Err(Error::io(path, None, io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")));
         }
         let mut file = File::open(path).map_err(|e| Error::io(path, None, e))?;
-        let head = read_prefix(&mut file, 2).map_err(|e| Error::io(path, Some(0), e))?;
-        let gzip = head == GZIP_MAGIC;
+        let head = read_prefix(&mut file, EVTX_MAGIC.len()).map_err(|e| Error::io(path, Some(0), e))?;
+        if head == EVTX_MAGIC {
+            // Scanned as text it would give zero events: say so instead.
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                what: "binary EVTX logs are not supported yet; export them as XML \
+                       (wevtutil qe <log> /lf:true /f:xml, or Get-WinEvent | ForEach-Object { $_.ToXml() })",
+            });
+        }
+        let gzip = head.starts_with(&GZIP_MAGIC);
         let first = if gzip {
             file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, Some(0), e))?;
             let mut decoder = MultiGzDecoder::new(BufReader::new(file));
@@ -78,7 +88,8 @@ impl Source {
         } else {
             head
         };
-        Ok(Source { path: path.to_path_buf(), size: metadata.len(), gzip, encoding: sniff(&first) })
+        let first = &first[..first.len().min(2)];
+        Ok(Source { path: path.to_path_buf(), size: metadata.len(), gzip, encoding: sniff(first) })
     }
 
     /// Whether workers can read this file's byte ranges independently.

@@ -336,3 +336,13 @@ def test_a_fifo_is_refused_without_blocking(tmp_path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(OSError, match="not a regular file"):
         sysmon_hunt.scan(fifo)
+
+
+def test_a_binary_evtx_file_is_refused_with_a_clear_error(tmp_path) -> None:
+    """Read as text an EVTX file gives zero events; that must not pass for a clean scan."""
+    evtx = tmp_path / "Sysmon.evtx"
+    evtx.write_bytes(b"ElfFile\x00" + bytes(4088))
+    with pytest.raises(sysmon_hunt.ScanError, match="EVTX"):
+        sysmon_hunt.scan(evtx)
+    with pytest.raises(ValueError, match="EVTX"):
+        reference.scan(evtx)

@@ -317,3 +317,13 @@ def test_broken_pipe_is_quiet(tmp_path: Path, scanner: List[str]) -> None:
     assert child.wait(timeout=300) == 0, stderr
     assert first.startswith(b"Computer ")
     assert stderr == ""
+
+
+def test_an_evtx_file_is_one_clear_error(tmp_path: Path, scanner: List[str]) -> None:
+    evtx = tmp_path / "Sysmon.evtx"
+    evtx.write_bytes(b"ElfFile\x00" + bytes(4088))
+    result = cli("scan", *scanner, str(evtx))
+    assert result.returncode == 2
+    assert result.stdout == b""
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "EVTX" in lines[0] and "Sysmon.evtx" in lines[0]

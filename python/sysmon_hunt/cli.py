@@ -217,8 +217,9 @@ def _scanner(reference: bool) -> Callable[..., ScanResult]:
 
 
 #: Exceptions from a scan that are reported as one line, exit 2 (the
-#: reference raises the standard library's gzip errors).
-SCAN_ERRORS = (OSError, EOFError, zlib.error, ScanError)
+#: reference raises the standard library's gzip errors, and ValueError for
+#: an EVTX file).
+SCAN_ERRORS = (OSError, EOFError, zlib.error, ValueError, ScanError)
 
 
 def _describe(error: BaseException) -> str:

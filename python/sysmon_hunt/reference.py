@@ -70,6 +70,10 @@ UTF16LE_BOM = b"\xff\xfe"
 UTF16BE_BOM = b"\xfe\xff"
 
 
+#: The file header of binary Windows event logs (`.evtx`).
+EVTX_MAGIC = b"ElfFile\x00"
+
+
 def decode(raw: bytes) -> bytes:
     """Turn a file's raw bytes into the UTF-8 byte stream events are framed in.
 
@@ -465,6 +469,9 @@ class Scan:
         self.add_hit(key, time)
 
     def add_file(self, path: str, raw: bytes) -> None:
+        if raw.startswith(EVTX_MAGIC):
+            # As text it would give zero events: refuse it, as the core does.
+            raise ValueError(f"{path}: binary EVTX logs are not supported yet; export them as XML")
         self.files += 1
         self.bytes += len(raw)
         for framed in frame(decode(raw)):
