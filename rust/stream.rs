@@ -1,5 +1,5 @@
-//! Scans one unit of work: a byte stream whose event starts in
-//! `[0, owned_end)` belong to it. Reads in fixed-size chunks and keeps only
+//! Scans one unit of work: a byte stream whose event starts in its first
+//! `owned_len` bytes belong to it. Reads in fixed-size chunks and keeps only
 //! the event being framed, so memory does not grow with the input.
 
 use std::io::{self, Read};
