@@ -178,7 +178,7 @@ pub fn resolve_reference(name: &str, out: &mut String) -> Result<(), Reason> {
 /// Checks raw character data (between markup) and, when `out` is given,
 /// appends its value: references resolved, line ends normalized. `]]>` is
 /// not allowed in text; a `&` must start a resolvable reference.
-pub fn decode_text(raw: &str, mut out: Option<&mut String>) -> Result<(), Reason> {
+pub fn decode_text(raw: &str, out: Option<&mut String>) -> Result<(), Reason> {
     let bytes = raw.as_bytes();
     if !bytes.iter().any(|&b| has_class(b, TEXT_SPECIAL)) {
         // Nothing to resolve, normalize or reject: the usual case.
@@ -191,13 +191,38 @@ pub fn decode_text(raw: &str, mut out: Option<&mut String>) -> Result<(), Reason
     if memchr::memchr_iter(b']', bytes).any(|i| bytes[i..].starts_with(b"]]>")) {
         return Err("`]]>` in text");
     }
+    decode_references(raw, out, push_normalized_text)
+}
+
+/// Checks an attribute value (the text between its quotes) and, when `out`
+/// is given, appends its normalized value: references resolved, each literal
+/// tab/CR/LF a space (`\r\n` one space), as XML 1.0 3.3.3 requires.
+pub fn decode_attribute_value(raw: &str, out: Option<&mut String>) -> Result<(), Reason> {
+    let bytes = raw.as_bytes();
+    if !bytes.iter().any(|&b| has_class(b, ATTRIBUTE_SPECIAL)) {
+        // Nothing to rewrite or reject: the usual case.
+        if let Some(out) = out {
+            out.push_str(raw);
+        }
+        return Ok(());
+    }
+    if memchr::memchr(b'<', bytes).is_some() {
+        return Err("`<` in an attribute value");
+    }
+    decode_references(raw, out, push_normalized_attribute_text)
+}
+
+/// Resolves every reference in `raw` (each must resolve) and, when `out` is
+/// given, appends the result, the literal text between references passed
+/// through `push_literal` (the normalization XML applies to literal text).
+fn decode_references(raw: &str, mut out: Option<&mut String>, push_literal: fn(&str, &mut String)) -> Result<(), Reason> {
     let mut rest = raw;
     while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
         let end = memchr::memchr(b';', &rest.as_bytes()[amp..]).ok_or("reference without `;`")? + amp;
         let name = &rest[amp + 1..end];
         match out.as_deref_mut() {
             Some(out) => {
-                push_normalized_text(&rest[..amp], out);
+                push_literal(&rest[..amp], out);
                 resolve_reference(name, out)?;
             }
             None => resolve_reference(name, &mut String::new())?,
@@ -205,7 +230,7 @@ pub fn decode_text(raw: &str, mut out: Option<&mut String>) -> Result<(), Reason
         rest = &rest[end + 1..];
     }
     if let Some(out) = out {
-        push_normalized_text(rest, out);
+        push_literal(rest, out);
     }
     Ok(())
 }
@@ -225,50 +250,16 @@ pub fn push_normalized_text(text: &str, out: &mut String) {
     out.push_str(rest);
 }
 
-/// Checks an attribute value (the text between its quotes) and, when `out`
-/// is given, appends its normalized value: references resolved, each literal
-/// tab/CR/LF a space (`\r\n` one space), as XML 1.0 3.3.3 requires.
-pub fn decode_attribute_value(raw: &str, mut out: Option<&mut String>) -> Result<(), Reason> {
-    let bytes = raw.as_bytes();
-    if !bytes.iter().any(|&b| has_class(b, ATTRIBUTE_SPECIAL)) {
-        // Nothing to rewrite or reject: the usual case.
-        if let Some(out) = out {
-            out.push_str(raw);
-        }
-        return Ok(());
+/// Appends literal attribute-value text normalized: line ends as in text,
+/// then every tab and line feed a space.
+fn push_normalized_attribute_text(text: &str, out: &mut String) {
+    let start = out.len();
+    push_normalized_text(text, out);
+    if out.as_bytes()[start..].iter().any(|&b| b == b'\t' || b == b'\n') {
+        let normalized = out[start..].replace(['\t', '\n'], " ");
+        out.truncate(start);
+        out.push_str(&normalized);
     }
-    let mut i = 0;
-    let mut run_start = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'<' => return Err("`<` in an attribute value"),
-            b'&' => {
-                let end = raw[i..].find(';').ok_or("reference without `;` in an attribute value")? + i;
-                if let Some(out) = out.as_deref_mut() {
-                    out.push_str(&raw[run_start..i]);
-                    resolve_reference(&raw[i + 1..end], out)?;
-                } else {
-                    resolve_reference(&raw[i + 1..end], &mut String::new())?;
-                }
-                i = end + 1;
-                run_start = i;
-            }
-            b'\t' | b'\n' | b'\r' => {
-                let crlf = bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n');
-                if let Some(out) = out.as_deref_mut() {
-                    out.push_str(&raw[run_start..i]);
-                    out.push(' ');
-                }
-                i += if crlf { 2 } else { 1 };
-                run_start = i;
-            }
-            _ => i += 1,
-        }
-    }
-    if let Some(out) = out {
-        out.push_str(&raw[run_start..]);
-    }
-    Ok(())
 }
 
 /// An attribute's normalized value, borrowed when the raw value needs no
