@@ -45,6 +45,13 @@ pub struct ScanOutput {
 /// Setting `cancel` makes the scan stop between chunks with
 /// [`Error::Cancelled`].
 pub fn scan(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
+    // A panic is a bug, but it must reach the caller as an error, never
+    // unwind into Python or abort the process.
+    panic::catch_unwind(AssertUnwindSafe(|| scan_files(paths, detection, options, cancel)))
+        .map_err(|payload| Error::Panic(panic_message(payload.as_ref())))?
+}
+
+fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
     let chunk_size = if options.chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { options.chunk_size };
     let split_size = if options.split_size == 0 { DEFAULT_SPLIT_SIZE } else { options.split_size };
     let sources = paths.iter().map(|p| Source::inspect(p)).collect::<Result<Vec<_>>>()?;
@@ -66,9 +73,7 @@ pub fn scan(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, can
         Ok(partial)
     };
 
-    // A panic is a bug, but it must reach the caller as an error, never
-    // unwind into Python or abort the process.
-    let merged = panic::catch_unwind(AssertUnwindSafe(|| -> Result<Partial> {
+    let run_all_units = || -> Result<Partial> {
         if options.threads == 1 || units.len() == 1 {
             let mut scratch = Scratch::new();
             let mut total = Partial::default();
@@ -96,8 +101,8 @@ pub fn scan(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, can
                     Ok(a)
                 })
         })
-    }))
-    .map_err(|payload| Error::Panic(panic_message(payload.as_ref())))??;
+    };
+    let merged = run_all_units()?;
 
     Ok(ScanOutput {
         files: sources.len(),
