@@ -147,7 +147,6 @@ impl Detection {
             conditions,
             by_fields,
             time_slot,
-            by_field_names: self.by_fields.iter().map(|b| b.name.clone()).collect(),
         }
     }
 
@@ -184,7 +183,6 @@ pub struct CompiledDetection {
     pub conditions: Vec<(usize, Predicate)>,
     /// (slot, trim) per by-field, in output order.
     pub by_fields: Vec<(usize, bool)>,
-    pub by_field_names: Vec<String>,
     pub time_slot: usize,
     /// Lowercase literals every matching event must contain, the one to
     /// search for first at the front (see [`Detection::prefilter_literals`]).
