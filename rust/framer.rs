@@ -8,6 +8,8 @@ use memchr::arch::all::packedpair::HeuristicFrequencyRank;
 use memchr::memmem::{Finder, FinderBuilder, FinderRev};
 
 const START: &[u8] = b"<Event";
+/// Bytes of `<Event`: an event's body starts this far after its start.
+pub const START_LEN: usize = START.len();
 pub const END: &[u8] = b"</Event>";
 
 /// Where the search for the next event start ended.

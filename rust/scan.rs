@@ -45,10 +45,14 @@ pub struct ScanOutput {
 /// Setting `cancel` makes the scan stop between chunks with
 /// [`Error::Cancelled`].
 pub fn scan(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
-    // A panic is a bug, but it must reach the caller as an error, never
-    // unwind into Python or abort the process.
-    panic::catch_unwind(AssertUnwindSafe(|| scan_files(paths, detection, options, cancel)))
-        .map_err(|payload| Error::Panic(panic_message(payload.as_ref())))?
+    catch_panics(|| scan_files(paths, detection, options, cancel))
+}
+
+/// Runs `work`, turning a panic in it or in any worker it waits for into
+/// [`Error::Panic`]. A panic is a bug, but it must reach the caller as an
+/// error, never unwind into Python or abort the process.
+fn catch_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+    panic::catch_unwind(AssertUnwindSafe(work)).map_err(|payload| Error::Panic(panic_message(payload.as_ref())))?
 }
 
 fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
@@ -120,4 +124,28 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_on_the_calling_thread_is_an_error() {
+        let result: Result<()> = catch_panics(|| panic!("bad state {}", 7));
+        assert!(matches!(result, Err(Error::Panic(ref m)) if m == "bad state 7"), "{result:?}");
+    }
+
+    #[test]
+    fn a_panic_in_a_pool_worker_is_an_error_on_the_caller() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let result: Result<u64> = catch_panics(|| {
+            Ok(pool.install(|| {
+                (0..1000u64).into_par_iter().map(|i| if i == 577 { panic!("worker {i}") } else { i }).sum()
+            }))
+        });
+        assert!(matches!(result, Err(Error::Panic(ref m)) if m == "worker 577"), "{result:?}");
+        // The pool survives: the next job runs.
+        assert_eq!(pool.install(|| (0..10u64).into_par_iter().sum::<u64>()), 45);
+    }
 }

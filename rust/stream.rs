@@ -7,16 +7,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::aggregate::Partial;
 use crate::detection::CompiledDetection;
-use crate::framer::{Framer, StartSearch, END};
+use crate::framer::{Framer, StartSearch, END, START_LEN};
 use crate::matcher::Verdict;
 use crate::parser::{parse_event, EventValues, FieldTable};
 use crate::prefilter::Prefilter;
 
 /// An event that has no `</Event>` within this many bytes of its start is
-/// malformed. Windows caps an event record at 64 KiB, so this only ever
-/// stops garbage from holding memory; the reference applies the same cap.
-pub const MAX_EVENT_BYTES: usize = 16 << 20;
-const TOO_LONG: &str = "no </Event> within 16 MiB of the event start";
+/// malformed. Windows caps an event record at 64 KiB (its rendered XML stays
+/// well under this even with every character escaped), so the cap only ever
+/// stops garbage from holding memory: a worker holds at most the cap plus
+/// two reads. The reference applies the same cap.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+const TOO_LONG: &str = "no </Event> within 1 MiB of the event start";
 
 /// Everything a worker shares with the others: built once per scan.
 pub struct Matcher<'d> {
@@ -100,16 +102,27 @@ pub fn scan_unit(
     let mut at_eof = false;
     let framer = &matcher.framer;
     let offset_of = |buffer_offset: u64, i: usize| position.base + buffer_offset + i as u64;
+    // An event waiting for more bytes: (its start, relative to the unit's
+    // base; how many bytes after the start hold neither an end nor another
+    // start). Framing resumes there instead of searching the event again
+    // after every read, which made a long unterminated event cost
+    // (cap / chunk size) times its length.
+    let mut searched: Option<(u64, usize)> = None;
 
     loop {
         let buffer = &storage[..filled];
         // `keep_from`: the first byte that must survive the next refill.
         let keep_from = match framer.find_start(buffer, pos, at_eof) {
             StartSearch::Found(start) => {
-                if buffer_offset + start as u64 >= position.owned_len {
+                let start_offset = buffer_offset + start as u64;
+                if start_offset >= position.owned_len {
                     return Ok(());
                 }
-                match frame_event(framer, buffer, start, at_eof) {
+                let from = match searched.take() {
+                    Some((pending, done)) if pending == start_offset => start + done,
+                    _ => start + START_LEN,
+                };
+                match frame_event(framer, buffer, start, from, at_eof) {
                     Framed::Complete { span_end, exact, next } => {
                         partial.events += 1;
                         let verdict = check_event(matcher, buffer, start, span_end, exact, event_scratch, partial);
@@ -136,7 +149,13 @@ pub fn scan_unit(
                         pos = buffer.len().saturating_sub(Framer::START_OVERLAP).max(start + 1);
                         pos
                     }
-                    Framed::NeedMore => start,
+                    Framed::NeedMore => {
+                        // An end or a start may straddle the buffer's end,
+                        // so its last `END.len()` bytes are searched again.
+                        let done = (buffer.len() - start).saturating_sub(END.len()).max(START_LEN);
+                        searched = Some((start_offset, done));
+                        start
+                    }
                 }
             }
             StartSearch::Undecided(start) => {
@@ -160,7 +179,11 @@ pub fn scan_unit(
             return Err(ReadFailure::Cancelled);
         }
         // Drop what is done, then read the next chunk after what is kept.
-        storage.copy_within(keep_from..filled, 0);
+        // An event waiting for its end stays at the front from its second
+        // read on, so it is moved once, not once per read.
+        if keep_from > 0 {
+            storage.copy_within(keep_from..filled, 0);
+        }
         filled -= keep_from;
         buffer_offset += keep_from as u64;
         pos -= keep_from.min(pos);
@@ -204,17 +227,18 @@ enum Framed {
     NeedMore,
 }
 
-/// Frames the event starting at `start`.
-fn frame_event(framer: &Framer, buffer: &[u8], start: usize, at_eof: bool) -> Framed {
-    let body = start + 6;
-    match framer.find_start(buffer, body, at_eof) {
+/// Frames the event starting at `start`; `buffer[start + START_LEN..from]`
+/// is known to hold neither an end nor a start.
+fn frame_event(framer: &Framer, buffer: &[u8], start: usize, from: usize, at_eof: bool) -> Framed {
+    let body = start + START_LEN;
+    match framer.find_start(buffer, from, at_eof) {
         // The common case: a `</Event>` just before the next start. Finding
         // the first one exactly is left to the few events that get parsed.
         StartSearch::Found(next) if framer.has_end(buffer, body, next) => {
             Framed::Complete { span_end: next, exact: false, next }
         }
         StartSearch::Found(next) => Framed::Unterminated { next, reason: "no </Event> before the next event start" },
-        StartSearch::Undecided(_) | StartSearch::None => match framer.find_end(buffer, body, buffer.len()) {
+        StartSearch::Undecided(_) | StartSearch::None => match framer.find_end(buffer, from, buffer.len()) {
             // No start lies between `start` and this end: it is the event's end.
             Some(e) => Framed::Complete { span_end: e + END.len(), exact: true, next: e + END.len() },
             None if at_eof => Framed::Unterminated { next: buffer.len(), reason: "no </Event> before the end of input" },
@@ -246,7 +270,7 @@ fn check_event(
         span_end
     } else {
         // `frame_event` saw a `</Event>` in this span, so the fallback never applies.
-        matcher.framer.find_end(buffer, start + 6, span_end).map_or(span_end, |e| e + END.len())
+        matcher.framer.find_end(buffer, start + START_LEN, span_end).map_or(span_end, |e| e + END.len())
     };
     if end - start > MAX_EVENT_BYTES {
         return Err(TOO_LONG);
@@ -331,6 +355,40 @@ mod tests {
             assert_eq!((events, malformed, counts), (3, 2, vec![1]));
             assert_eq!(offsets, vec![0, (truncated.len() + 1 + HIT.len() + 1) as u64]);
         }
+    }
+
+    #[test]
+    fn events_past_the_size_cap_are_malformed_and_the_next_one_is_found() {
+        let filler = "x".repeat(MAX_EVENT_BYTES);
+        // No end at all, then an end beyond the cap, then an event of exactly the cap.
+        let first = format!("<Event>{filler}\n");
+        let second = format!("<Event>{filler}</Event>\n");
+        let exact = HIT.replace("MD5=0", &"0".repeat(MAX_EVENT_BYTES - HIT.len() + 5));
+        assert_eq!(exact.len(), MAX_EVENT_BYTES);
+        let input = format!("{first}{HIT}\n{second}{HIT}\n{exact}");
+        let second_at = (first.len() + HIT.len() + 1) as u64;
+        for chunk_size in [1000, 4096, 1 << 20, 3 << 20] {
+            let (events, malformed, offsets, counts) = figures(input.as_bytes(), chunk_size);
+            assert_eq!((events, malformed, offsets), (5, 2, vec![0, second_at]), "chunk_size {chunk_size}");
+            assert_eq!(counts.iter().sum::<u64>(), 3, "chunk_size {chunk_size}");
+        }
+    }
+
+    #[test]
+    fn a_huge_unterminated_event_holds_at_most_the_cap_and_two_reads() {
+        let compiled = Detection::telegram_downloads().compile();
+        let matcher = Matcher::new(&compiled);
+        let mut scratch = Scratch::new();
+        let chunk_size = 64 << 10;
+        // 8 MiB of an event that never ends, read from a generator.
+        let input = std::io::Read::chain(&b"<Event>"[..], std::io::repeat(b'a').take(8 << 20)).chain(HIT.as_bytes());
+        let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
+        let mut partial = Partial::default();
+        let result = scan_unit(&matcher, &mut scratch, input, position, chunk_size, &AtomicBool::new(false), &mut partial);
+        assert!(result.is_ok());
+        assert_eq!((partial.events, partial.malformed), (2, 1));
+        assert!(scratch.buffer.len() <= MAX_EVENT_BYTES + 2 * chunk_size, "{}", scratch.buffer.len());
+        assert_eq!(partial.into_hits().len(), 1);
     }
 
     #[test]

@@ -464,8 +464,8 @@ def test_event_starts_at_the_end_of_input(ending: str) -> None:
     assert sum(h.count for h in expected) == 2
 
 
-def test_events_near_the_16_mib_cap() -> None:
-    """An event of exactly 16 MiB is parsed; one byte more and it is malformed."""
+def test_events_near_the_size_cap() -> None:
+    """An event of exactly the cap (1 MiB) is parsed; one byte more and it is malformed."""
     cap = reference.MAX_EVENT_BYTES
     template = E(computer="{c}", hash="{pad}")
     def event(c: str, size: int) -> str:
@@ -475,7 +475,7 @@ def test_events_near_the_16_mib_cap() -> None:
     expected = reference.scan_bytes(raw)
     assert {h.Computer for h in expected} == {"exact", "after"}
     assert expected.stats.malformed == 1 and expected.stats.events == 3
-    for threads, chunk_size, split_size in [(1, 0, 0), (2, 1 << 16, 1 << 20), (2, 0, 5 << 20)]:
+    for threads, chunk_size, split_size in [(1, 0, 0), (2, 1 << 16, 1 << 18), (2, 0, 700_000)]:
         check_bytes(raw, threads, chunk_size, split_size)
 
 

@@ -243,6 +243,8 @@ def _stdout(fmt: str) -> TextIO:
     """stdout, set up for `fmt`: csv and ndjson are always UTF-8; a table is
     written in the terminal's encoding, with what it cannot show escaped."""
     out = sys.stdout
+    if out is None:  # started with stdout closed (`>&-`)
+        raise CliError("cannot write output: standard output is closed")
     reconfigure = getattr(out, "reconfigure", None)  # absent on replaced streams
     if reconfigure is not None:
         try:
@@ -275,6 +277,9 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 0
+    except OSError as error:  # a full disk, an unwritable stdout
+        _silence_stdout()  # what is still buffered cannot be written either
+        raise CliError("cannot write output: %s" % (error.strerror or error)) from None
     if not args.quiet:
         lines = summary(result)
         if not len(result) and args.format == "table":

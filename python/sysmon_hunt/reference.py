@@ -143,7 +143,7 @@ def event_starts(data: bytes) -> List[int]:
 #: An event whose first `</Event>` ends more than this many bytes after its
 #: start is malformed. Windows caps an event record at 64 KiB; the cap only
 #: keeps garbage from holding memory, and the native core applies it too.
-MAX_EVENT_BYTES = 16 << 20
+MAX_EVENT_BYTES = 1 << 20
 
 
 def frame(data: bytes) -> Iterator[Framed]:
@@ -156,7 +156,7 @@ def frame(data: bytes) -> Iterator[Framed]:
         search_end = len(data) if next_start is None else next_start
         end = data.find(EVENT_CLOSE, start + len(EVENT_OPEN), search_end)
         if end != -1 and end + len(EVENT_CLOSE) - start > MAX_EVENT_BYTES:
-            yield Framed(start, None, "no </Event> within 16 MiB of the event start")
+            yield Framed(start, None, "no </Event> within 1 MiB of the event start")
         elif end == -1:
             if next_start is None:
                 reason = "no </Event> before end of input"
