@@ -3,7 +3,8 @@
 Runs the detection over Sysmon XML logs and prints one row per hit, in
 Splunk's column order (``results.COLUMNS``), on stdout; a summary goes to
 stderr. Exit status: 0 on success (with or without hits), 2 on a usage error,
-an unreadable file or a failed scan, 130 when interrupted. A closed stdout
+an unreadable file, a failed scan or output that cannot be written, 130 when
+interrupted. A closed stdout
 (``sysmon-hunt scan x.log | head -1``) ends the program quietly with 0.
 """
 
