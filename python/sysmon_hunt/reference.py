@@ -236,7 +236,9 @@ def parse(event: bytes) -> Element:
     attributes, ...), line-end normalisation and attribute-value
     normalisation. No namespace processing: undeclared prefixes are fine.
     Comments and processing instructions have no handler, so they are skipped;
-    CDATA content arrives as character data.
+    CDATA content arrives as character data. The event's root element comes
+    first, so expat never sees a DTD: a ``<!DOCTYPE`` is a syntax error and
+    no entity beyond the predefined five is ever declared or expanded.
     """
     parser = expat.ParserCreate()
     parser.buffer_text = True
