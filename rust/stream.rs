@@ -392,6 +392,21 @@ mod tests {
     }
 
     #[test]
+    fn dtds_and_their_entities_are_never_expanded() {
+        let laughs: String = (1..10)
+            .map(|i| format!("<!ENTITY lol{i} '{}'>", format!("&lol{};", i - 1).repeat(10)))
+            .collect();
+        let dtd = format!("<?xml version='1.0'?><!DOCTYPE Event [<!ENTITY lol0 'lol'>{laughs}]>\n");
+        let uses_entity = HIT.replace(">host<", ">&lol9;<");
+        let dtd_inside = HIT.replace("<System>", &format!("{}<System>", dtd.trim_start_matches("<?xml version='1.0'?>")));
+        let input = format!("{dtd}{uses_entity}\n{dtd_inside}\n{HIT}");
+        for chunk_size in [1, 100, 1 << 20] {
+            let (events, malformed, _, counts) = figures(input.as_bytes(), chunk_size);
+            assert_eq!((events, malformed, counts), (3, 2, vec![1]), "chunk_size {chunk_size}");
+        }
+    }
+
+    #[test]
     fn a_set_cancel_flag_stops_the_scan_at_the_next_chunk() {
         let compiled = Detection::telegram_downloads().compile();
         let matcher = Matcher::new(&compiled);
