@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from . import PathArg, ScanError, _check_size, _native, _path_list, _result_from_native
@@ -212,7 +213,11 @@ def connect(address: str) -> Iterator[Any]:
         count = address[len("local:"):]
         if not count.isdigit() or int(count) < 1:
             raise ValueError("expected local:N with N >= 1 worker processes, got %r" % address)
-        with LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True) as cluster:
+        # Its workers' logs would repeat each failed unit's error, which
+        # `scan()` reports itself; only critical ones get through.
+        with LocalCluster(
+            n_workers=int(count), threads_per_worker=1, processes=True, silence_logs=logging.CRITICAL
+        ) as cluster:
             with Client(cluster) as client:
                 yield client
     else:
