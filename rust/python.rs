@@ -87,6 +87,8 @@ fn run_detached<T: Send>(py: Python<'_>, work: impl FnOnce(&AtomicBool) -> Resul
 type HitTuple = (Vec<String>, u64, i64, i64);
 type MalformedTuple = (String, u64, String);
 type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>);
+/// A planned file: (path, size, [(start, owned_len)]).
+type PlannedTuple = (String, u64, Vec<(u64, u64)>);
 
 /// The output as `scan()` returns it; `paths[i]` names file `i`.
 fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, StatsTuple) {
@@ -129,7 +131,7 @@ fn scan(
 /// at most `split_size` bytes where the encoding allows; `owned_len` is
 /// 2**64 - 1 for a whole file).
 #[pyfunction]
-fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<(String, u64, Vec<(u64, u64)>)>> {
+fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<PlannedTuple>> {
     if split_size == 0 {
         return Err(PyValueError::new_err("split_size must be at least 1"));
     }
@@ -226,6 +228,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(plan_path, module)?)?;
     module.add_function(wrap_pyfunction!(scan_range, module)?)?;
     module.add_class::<PartialResult>()?;
+    module.add("WHOLE_FILE", distributed::WHOLE_FILE)?;
     module.add("ScanError", module.py().get_type::<ScanError>())?;
     Ok(())
 }

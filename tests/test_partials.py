@@ -23,7 +23,7 @@ from sysmon_hunt import _result_from_native
 
 import strategies as S
 
-WHOLE_FILE = 2**64 - 1
+WHOLE_FILE = _native.WHOLE_FILE
 
 
 def write_files(directory: str, raws: List[bytes]) -> List[str]:

@@ -19,6 +19,9 @@ def scan(
 def by_fields() -> List[str]:
     """The by-fields of the built-in detection, in output order."""
 
+#: The owned_len of a unit that is a whole file (2**64 - 1).
+WHOLE_FILE: int
+
 def plan_path(path: str, split_size: int) -> List[PlannedFile]:
     """The files `path` names as (path, size, [(start, owned_len)]): the units
     a scan cuts each into (owned_len 2**64 - 1 for a whole file)."""

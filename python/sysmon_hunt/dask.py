@@ -38,7 +38,7 @@ __all__ = ["scan", "connect", "WorkUnit", "UnitFailure", "IncompleteScanError", 
 DEFAULT_SPLIT_BYTES = 256 * 2**20
 
 #: The `owned_len` of a unit that is a whole file.
-WHOLE_FILE = 2**64 - 1
+WHOLE_FILE: int = _native.WHOLE_FILE
 
 #: Options of a local `scan()` that mean nothing on a cluster, and why.
 _LOCAL_ONLY = {
