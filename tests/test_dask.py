@@ -108,20 +108,41 @@ def test_failed_units_are_reported_and_the_rest_is_merged(client, corpus, tmp_pa
     assert result.stats.bytes == local.stats.bytes + corrupt.stat().st_size
 
 
-def test_a_failed_range_names_its_bytes(client, tmp_path) -> None:
-    """A file that changes between planning and scanning (here it becomes
-    gzip) fails in each of its ranges, each named by its bytes."""
+class ChangesAFileBeforeScanning:
+    """A client that runs `change()` between planning and scanning, as if a
+    file changed (or differed between machines) after it was planned."""
+
+    def __init__(self, client, change) -> None:
+        self.client, self.change = client, change
+
+    def map(self, func, *iterables, **kwargs):
+        if func is sysmon_hunt.dask._scan_unit:
+            self.change()
+        return self.client.map(func, *iterables, **kwargs)
+
+    def cancel(self, futures) -> None:
+        self.client.cancel(futures)
+
+
+def test_failed_ranges_are_named_by_their_bytes(client, corpus, tmp_path) -> None:
     path = tmp_path / "changing.log"
     path.write_bytes(sysmon_hunt.sample_path().read_bytes())
     size = path.stat().st_size
-    units = [sysmon_hunt.dask.WorkUnit(str(path), 0, start, 20000) for start in range(0, size, 20000)]
-    path.write_bytes(gzip.compress(path.read_bytes()))
-    failures = [f"{sysmon_hunt.dask.UnitFailure(u.path, u.start, u.end, RuntimeError('x'))}" for u in units]
-    assert failures[1] == f"{path} [bytes 20000-40000]: RuntimeError: x"
-    futures = client.map(sysmon_hunt.dask._scan_unit, units, options={}, pure=False)
-    for future in futures:
-        with pytest.raises(sysmon_hunt.ScanError, match="must be read whole"):
-            future.result()
+    assert size > 40000
+    # Planned as plain UTF-8 in ranges; gzip by the time the ranges are scanned.
+    changing = ChangesAFileBeforeScanning(client, lambda: path.write_bytes(gzip.compress(path.read_bytes())))
+    with pytest.raises(IncompleteScanError) as caught:
+        sysmon_hunt.dask.scan([corpus[0], str(path)], client=changing, split_bytes=20000)
+    failures = caught.value.failures
+    assert [(f.path, f.start, f.end) for f in failures] == [(str(path), 0, 20000), (str(path), 20000, 40000),
+                                                            (str(path), 40000, 60000)]
+    for failure in failures:
+        assert isinstance(failure.error, sysmon_hunt.ScanError) and "must be read whole" in str(failure.error)
+    assert str(failures[1]).startswith(f"{path} [bytes 20000-40000]: ScanError: ")
+    local = sysmon_hunt.scan(corpus[0])
+    result = caught.value.result
+    assert list(result) == list(local) and result.stats.events == local.stats.events
+    assert (result.stats.files, result.stats.bytes) == (2, local.stats.bytes + size)
 
 
 def test_bad_options_fail_before_any_work(client, corpus) -> None:
