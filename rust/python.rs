@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
-
 use pyo3::types::{PyBytes, PyType};
 
 use crate::aggregate::Partial;
