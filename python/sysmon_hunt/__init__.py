@@ -7,7 +7,8 @@ over raw Windows Sysmon XML logs, with a Rust core.
     ...     print(hit.Computer, hit.TargetFilename, hit.count, hit.firstTime)
 
 `scan()` is a thin layer over the native core; `sysmon_hunt.reference.scan()`
-is the slow pure-Python oracle with the same signature and result.
+is the slow pure-Python oracle with the same signature and result, and
+`sysmon_hunt.dask.scan()` gives the same result on a Dask cluster.
 """
 
 from __future__ import annotations
