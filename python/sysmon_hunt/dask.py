@@ -158,8 +158,8 @@ def scan(
     files: List[Tuple[str, int]] = []  # (path, size), numbered in input order
     input_of_file: List[int] = []  # which input named each file
     units: List[WorkUnit] = []
-    # (input number, start) orders failures like the files and ranges.
-    failures: List[Tuple[Tuple[int, int], UnitFailure]] = []
+    # (input number, file number, start) orders failures like inputs and ranges.
+    failures: List[Tuple[Tuple[int, int, int], UnitFailure]] = []
     futures: List[Any] = []
     try:
         plans = client.map(_plan, path_list, split_bytes=split, pure=False)
@@ -168,7 +168,7 @@ def scan(
             try:
                 planned = plan.result()
             except Exception as error:
-                failures.append(((number, 0), UnitFailure(path, 0, None, error)))
+                failures.append(((number, -1, 0), UnitFailure(path, 0, None, error)))
                 continue
             for file_path, size, ranges in planned:
                 index = len(files)
@@ -186,7 +186,7 @@ def scan(
                 merged.merge(future.result())
             except Exception as error:
                 failure = UnitFailure(unit.path, unit.start, unit.end, error)
-                failures.append(((input_of_file[unit.file_index], unit.start), failure))
+                failures.append(((input_of_file[unit.file_index], unit.file_index, unit.start), failure))
             future.release()
     except BaseException:
         # Interrupted (or the client failed): leave no work behind.
