@@ -596,6 +596,9 @@ def test_ctrl_c_stops_an_api_scan(tmp_path: Path) -> None:
         os.kill(os.getpid(), signal.SIGINT)
 
     sender = threading.Thread(target=interrupt)
+    # Python's own handler, as in a terminal: a process started in the
+    # background by a shell without job control inherits SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     before = read_chars()
     sender.start()
     try:
@@ -603,12 +606,17 @@ def test_ctrl_c_stops_an_api_scan(tmp_path: Path) -> None:
             sysmon_hunt.scan(path, threads=2)
     finally:
         sender.join(HANG)
+        signal.signal(signal.SIGINT, previous)
     assert read_chars() - before < size // 4
 
 
-def cli_child(*args: str, **popen) -> subprocess.Popen:
+def cli_child(*args: str, prelude: str = "", **popen) -> subprocess.Popen:
+    """`python -m sysmon_hunt scan ARGS`, after running `prelude` (Python
+    that sets up the process, e.g. its file descriptors) in the same process."""
+    launcher = "\n".join(["import os, signal, sys", prelude, "os.execv(sys.executable, sys.argv[1:])"])
     return subprocess.Popen(
-        [sys.executable, "-m", "sysmon_hunt", "scan", *args], env=CHILD_ENV, **popen
+        [sys.executable, "-c", launcher, sys.executable, "-m", "sysmon_hunt", "scan", *args],
+        env=CHILD_ENV, **popen,
     )
 
 
@@ -620,7 +628,12 @@ def test_ctrl_c_stops_the_cli(tmp_path: Path, threads: str) -> None:
     beyond the timeout."""
     needs_proc_io()
     path = sparse_file(tmp_path / "huge.log", hit_event(1) + b"\n", 1 << 40)
-    child = cli_child("--threads", threads, str(path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # SIGINT as a terminal leaves it: this process may have inherited it ignored
+    # (started in the background by a shell without job control).
+    child = cli_child(
+        "--threads", threads, str(path),
+        prelude="signal.signal(signal.SIGINT, signal.SIG_DFL)", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
     try:
         wait_until_read(child.pid, 64 * MIB, child)
         child.send_signal(signal.SIGINT)
@@ -660,11 +673,7 @@ def test_a_full_disk_is_one_clear_error(one_hit: Path, scanner: List[str], fmt: 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
 def test_a_closed_stdout_is_one_clear_error(one_hit: Path) -> None:
     """`sysmon-hunt scan x.log >&-`"""
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import os, sys; os.close(1); os.execv(sys.executable, sys.argv[1:])",
-         sys.executable, "-m", "sysmon_hunt", "scan", str(one_hit)],
-        env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    child = cli_child(str(one_hit), prelude="os.close(1)", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, stderr = child.communicate(timeout=HANG)
     assert child.returncode == 2
     assert stderr.decode() == "sysmon-hunt: error: cannot write output: standard output is closed\n"
