@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Writes the fuzzers' seed corpus (fuzz/seeds/) from generated events.
+"""Writes the fuzzers' seed corpora from generated events.
 
-Each seed is a small whole file: Sysmon EID 15 events (tests/events.py) in
+fuzz/seeds/: small whole files of Sysmon EID 15 events (tests/events.py) in
 the layouts, quotings, escapes, encodings and damage the scanner meets.
-Deterministic: the same script always writes the same bytes.
+fuzz/seeds-partial/: the partial result of scanning each of those files,
+serialized as cluster workers send it, without its version line (needs the
+built package). Deterministic: the same script always writes the same bytes.
 
     python3 fuzz/make_seeds.py
 """
@@ -57,12 +59,24 @@ def seeds() -> dict:
     }
 
 
+#: What `Partial.to_bytes()` starts with (the `partial` target adds it itself).
+PARTIAL_HEADER = b"sysmon-hunt partial v1\n"
+WHOLE_FILE = 2**64 - 1
+
+
 def main() -> None:
+    from sysmon_hunt import _native
+
     out = HERE / "seeds"
+    partials = HERE / "seeds-partial"
     out.mkdir(exist_ok=True)
+    partials.mkdir(exist_ok=True)
     for name, data in sorted(seeds().items()):
         (out / name).write_bytes(data)
-    print(f"wrote {len(seeds())} seeds to {out}")
+        serialized = _native.scan_range(str(out / name), 0, 0, WHOLE_FILE).to_bytes()
+        assert serialized.startswith(PARTIAL_HEADER)
+        (partials / name).write_bytes(serialized[len(PARTIAL_HEADER) :])
+    print(f"wrote {len(seeds())} seeds to {out} and {partials}")
 
 
 if __name__ == "__main__":

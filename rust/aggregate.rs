@@ -91,10 +91,11 @@ impl Partial {
         }
     }
 
-    /// Folds `other` into `self`.
+    /// Folds `other` into `self`. Counts saturate: real ones are bounded by
+    /// the bytes scanned, but a forged serialized partial can hold any.
     pub fn merge(&mut self, other: Partial) {
-        self.events += other.events;
-        self.malformed += other.malformed;
+        self.events = self.events.saturating_add(other.events);
+        self.malformed = self.malformed.saturating_add(other.malformed);
         self.examples.extend(other.examples);
         self.examples.sort_by_key(|e| (e.file_index, e.offset));
         self.examples.truncate(MAX_MALFORMED_EXAMPLES);
@@ -111,7 +112,7 @@ impl Partial {
             self.groups
                 .entry(key)
                 .and_modify(|g| {
-                    g.count += stats.count;
+                    g.count = g.count.saturating_add(stats.count);
                     g.first = g.first.min(stats.first);
                     g.last = g.last.max(stats.last);
                 })
@@ -139,6 +140,19 @@ impl Partial {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fuzzed serialized partial claimed ~2^63 events; merging it with
+    /// itself overflowed (a panic with overflow checks, wrong counts without).
+    #[test]
+    fn merging_forged_huge_counts_does_not_overflow() {
+        let mut a = Partial { events: u64::MAX - 1, malformed: u64::MAX, ..Partial::default() };
+        a.add_hit(["h"], 1);
+        a.groups.values_mut().for_each(|g| g.count = u64::MAX);
+        let b = a.clone();
+        a.merge(b);
+        assert_eq!((a.events, a.malformed), (u64::MAX, u64::MAX));
+        assert_eq!(a.into_hits()[0].stats, GroupStats { count: u64::MAX, first: 1, last: 1 });
+    }
 
     #[test]
     fn merge_is_exact_and_ordered() {
