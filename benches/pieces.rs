@@ -281,7 +281,7 @@ fn pieces(c: &mut Criterion) {
             b.iter(|| {
                 let mut partial = Partial::default();
                 for (by, time) in black_box(&hits) {
-                    partial.add_hit(by.iter().map(String::as_str), *time);
+                    partial.add_hit(by.iter().map(String::as_str), *time, None);
                 }
                 partial.into_hits().len()
             })

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyValueError};
@@ -15,12 +15,14 @@ use pyo3::prelude::*;
 
 use crate::detection::Detection;
 use crate::error::Error;
+use crate::progress::Progress;
 use crate::scan::{scan as scan_core, ScanOptions, ScanOutput};
 
 // Named for where users meet it: `sysmon_hunt.ScanError`.
 pyo3::create_exception!(sysmon_hunt, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
 
-/// How often the waiting thread looks for Ctrl-C while workers scan.
+/// How often the waiting thread looks for Ctrl-C (and reports progress)
+/// while workers scan.
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
 fn to_py_err(error: Error) -> PyErr {
@@ -47,12 +49,33 @@ fn to_py_err(error: Error) -> PyErr {
 }
 
 /// Runs a scan detached from the interpreter. The scan runs on its own
-/// thread so that this one can wake every `SIGNAL_POLL`, attach briefly and
-/// let Python run its signal handlers; a pending KeyboardInterrupt cancels
-/// the workers (they stop at their next chunk) and is raised.
-fn run_detached(py: Python<'_>, paths: Vec<PathBuf>, options: ScanOptions) -> PyResult<ScanOutput> {
-    let detection = Detection::telegram_downloads();
+/// thread so that this one can wake every `SIGNAL_POLL`, attach briefly, let
+/// Python run its signal handlers and call `progress(bytes_done,
+/// bytes_total)` when the count has moved. A pending KeyboardInterrupt, or an
+/// exception raised by `progress`, cancels the workers (they stop at their
+/// next chunk) and is raised. `progress` is called once more at the end.
+fn run_detached(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    detection: Detection,
+    mut options: ScanOptions,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<ScanOutput> {
     let cancel = AtomicBool::new(false);
+    let counter = progress.as_ref().map(|_| Arc::new(Progress::default()));
+    options.progress = counter.clone();
+    let mut reported = None;
+    // Calls `progress` (attached) if the count moved since the last call.
+    let mut report = |py: Python<'_>| -> PyResult<()> {
+        let (Some(callback), Some(now)) = (&progress, counter.as_ref().and_then(|c| c.get())) else {
+            return Ok(());
+        };
+        if reported != Some(now) {
+            reported = Some(now);
+            callback.call1(py, now)?;
+        }
+        Ok(())
+    };
     py.detach(|| {
         std::thread::scope(|scope| {
             let (done, finished) = mpsc::channel();
@@ -62,16 +85,20 @@ fn run_detached(py: Python<'_>, paths: Vec<PathBuf>, options: ScanOptions) -> Py
             });
             loop {
                 match finished.recv_timeout(SIGNAL_POLL) {
-                    Ok(result) => return result.map_err(to_py_err),
+                    Ok(result) => {
+                        let output = result.map_err(to_py_err)?;
+                        Python::attach(&mut report)?;
+                        return Ok(output);
+                    }
                     Err(mpsc::RecvTimeoutError::Disconnected) => {
                         return Err(ScanError::new_err("scan thread ended without a result"))
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if let Err(interrupt) = Python::attach(|py| py.check_signals()) {
+                        if let Err(error) = Python::attach(|py| py.check_signals().and_then(|()| report(py))) {
                             cancel.store(true, Ordering::Relaxed);
                             // Wait for the workers: they stop at their next chunk.
                             let _ = finished.recv();
-                            return Err(interrupt);
+                            return Err(error);
                         }
                     }
                 }
@@ -80,30 +107,40 @@ fn run_detached(py: Python<'_>, paths: Vec<PathBuf>, options: ScanOptions) -> Py
     })
 }
 
-type HitTuple = (Vec<String>, u64, i64, i64);
+type HitTuple = (Vec<String>, u64, i64, i64, Vec<String>);
 type MalformedTuple = (String, u64, &'static str);
 type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>);
 
-/// scan(paths, threads, chunk_size, split_size) -> (hits, stats)
+/// scan(paths, threads, chunk_size, split_size, by=None, users=False, progress=None) -> (hits, stats)
 ///
-/// `paths` is a list of `str`. Each hit is `(by_field_values, count,
-/// first_us, last_us)` with times in microseconds since the Unix epoch;
-/// stats are `(files, bytes, events, malformed, [(path, offset, reason)])`.
+/// `paths` is a list of `str`; `by` a list of by-field names (None: v1).
+/// Each hit is `(by_field_values, count, first_us, last_us, users)` with
+/// times in microseconds since the Unix epoch and `users` the sorted distinct
+/// `User` values (empty unless `users`); stats are `(files, bytes, events,
+/// malformed, [(path, offset, reason)])`.
 #[pyfunction]
-#[pyo3(signature = (paths, threads=0, chunk_size=0, split_size=0))]
+#[pyo3(signature = (paths, threads=0, chunk_size=0, split_size=0, by=None, users=false, progress=None))]
+#[allow(clippy::too_many_arguments)]
 fn scan(
     py: Python<'_>,
     paths: Vec<PathBuf>,
     threads: usize,
     chunk_size: usize,
     split_size: u64,
+    by: Option<Vec<String>>,
+    users: bool,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
-    let options = ScanOptions { threads, chunk_size, split_size };
-    let output = run_detached(py, paths.clone(), options)?;
+    let detection = detection(by, users)?;
+    let options = ScanOptions { threads, chunk_size, split_size, ..ScanOptions::default() };
+    let output = run_detached(py, paths.clone(), detection, options, progress)?;
     let hits = output
         .hits
         .into_iter()
-        .map(|hit| (hit.values, hit.stats.count, hit.stats.first, hit.stats.last))
+        .map(|hit| {
+            let users = hit.stats.distinct.into_iter().collect();
+            (hit.values, hit.stats.count, hit.stats.first, hit.stats.last, users)
+        })
         .collect();
     let examples = output
         .malformed_examples
@@ -113,10 +150,21 @@ fn scan(
     Ok((hits, (output.files, output.bytes, output.events, output.malformed, examples)))
 }
 
-/// The by-fields of the built-in detection, in output order.
+/// The built-in detection grouped by `by` (None: its own by-fields).
+fn detection(by: Option<Vec<String>>, users: bool) -> PyResult<Detection> {
+    let mut detection = Detection::telegram_downloads();
+    if let Some(names) = by {
+        detection = detection.with_by_fields(&names).map_err(to_py_err)?;
+    }
+    Ok(if users { detection.with_users() } else { detection })
+}
+
+/// by_fields(by=None) -> the by-field names of the built-in detection, or
+/// `by` checked (ValueError names the first bad one).
 #[pyfunction]
-fn by_fields() -> Vec<String> {
-    Detection::telegram_downloads().by_fields.into_iter().map(|b| b.name).collect()
+#[pyo3(signature = (by=None))]
+fn by_fields(by: Option<Vec<String>>) -> PyResult<Vec<String>> {
+    Ok(detection(by, false)?.by_fields.into_iter().map(|b| b.name).collect())
 }
 
 #[pymodule]

@@ -3,12 +3,14 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::aggregate::{Hit, MalformedEvent, Partial};
 use crate::detection::Detection;
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::source::{plan_units, Source, Unit};
 use crate::stream::{scan_unit, Matcher, ReadFailure, Scratch, UnitPosition};
 
@@ -22,6 +24,8 @@ pub struct ScanOptions {
     pub chunk_size: usize,
     /// Bytes per parallel unit of a plain file; 0 = 32 MiB.
     pub split_size: u64,
+    /// Where to count the bytes read, for a progress display.
+    pub progress: Option<Arc<Progress>>,
 }
 
 /// Big enough that a read's fixed cost vanishes; small enough to stay in L2/L3.
@@ -56,12 +60,16 @@ fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, c
     let split_size = if options.split_size == 0 { DEFAULT_SPLIT_SIZE } else { options.split_size };
     let sources = paths.iter().map(|p| Source::inspect(p)).collect::<Result<Vec<_>>>()?;
     let units = plan_units(&sources, split_size);
+    let total_bytes = sources.iter().map(|s| s.size).sum();
+    if let Some(progress) = &options.progress {
+        progress.set_total(total_bytes);
+    }
     let compiled = detection.compile();
     let matcher = Matcher::new(&compiled);
 
     let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Partial> {
         let source = &sources[unit.file_index];
-        let reader = source.open_at(unit.start)?;
+        let reader = source.open_at(unit.start, options.progress.as_ref())?;
         let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
         let mut partial = Partial::default();
         scan_unit(&matcher, scratch, reader, position, chunk_size, cancel, &mut partial).map_err(|failure| {
@@ -103,10 +111,13 @@ fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, c
         })
     };
     let merged = run_all_units()?;
+    if let Some(progress) = &options.progress {
+        progress.finish();
+    }
 
     Ok(ScanOutput {
         files: sources.len(),
-        bytes: sources.iter().map(|s| s.size).sum(),
+        bytes: total_bytes,
         events: merged.events,
         malformed: merged.malformed,
         malformed_examples: merged.examples.clone(),
