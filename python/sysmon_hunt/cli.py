@@ -198,8 +198,11 @@ def _stdout(fmt: str) -> TextIO:
 
 
 def _rules(args: argparse.Namespace) -> List[exclusions.Rule]:
-    rules = [exclusions.Rule((exclusions.parse_condition(text, "--exclude"),), "--exclude " + text)
-             for text in args.exclude]
+    try:
+        rules = [exclusions.Rule((exclusions.parse_condition(text, "--exclude"),), "--exclude " + text)
+                 for text in args.exclude]
+    except ValueError as error:
+        raise CliError(str(error)) from None
     for path in args.exclude_file:
         try:
             rules += exclusions.read_rules(path)
@@ -207,6 +210,8 @@ def _rules(args: argparse.Namespace) -> List[exclusions.Rule]:
             raise CliError("cannot read '%s': %s" % (path, error.strerror or error)) from None
         except UnicodeDecodeError as error:
             raise CliError("cannot read '%s': not UTF-8 text (%s)" % (path, error.reason)) from None
+        except ValueError as error:  # a line that is not a rule; the message names it
+            raise CliError(str(error)) from None
     return rules
 
 
@@ -290,6 +295,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             if args.risk:
                 output.write_risk(result, out)
+            elif fmt == "csv":
+                output.write_csv(result, out, excel=args.excel)
             else:
                 output.WRITERS[fmt](result, out)
             out.flush()
