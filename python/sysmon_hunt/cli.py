@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan = commands.add_parser(
         "scan",
         help="run the detection over log files",
-        description="Run the detection over Sysmon XML logs (UTF-8 or UTF-16, optionally "
-        "gzip-compressed) and write one row per hit: the by-fields, then count "
+        description="Run the detection over Sysmon XML logs (UTF-8 or UTF-16, optionally\n"
+        "gzip-compressed) and write one row per hit: the by-fields, then count\n"
         "firstTime lastTime. Times are UTC. A summary goes to stderr.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
