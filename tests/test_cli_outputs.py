@@ -343,3 +343,43 @@ def test_no_progress_bar_when_stderr_is_piped(known: Path, scanner: List[str]) -
     assert proc.returncode == 0
     assert "\r" not in err(proc) and "sysmon-hunt: 1 file:" not in err(proc)
     assert summary_line(proc).endswith(" 2 hits")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal and SIGINT")
+def test_ctrl_c_with_the_progress_bar_shown(tmp_path: Path) -> None:
+    """Ctrl-C while the bar is drawn: the bar is closed, one line, status 130."""
+    import signal
+
+    pty = pytest.importorskip("pty")
+    fcntl, termios = pytest.importorskip("fcntl"), pytest.importorskip("termios")
+    path = tmp_path / "big.log"
+    # ~40 MB: the reference scanner takes seconds over it, long past the signal.
+    path.write_text((event("2021-04-28T20:11:34Z") + "\n") * 40000, encoding="utf-8")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    try:
+        child = subprocess.Popen([sys.executable, "-c", NO_DELAY, "scan", "--reference", str(path)],
+                                 env=ENV, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+    finally:
+        os.close(slave)
+    shown = bytearray()
+    while b"sysmon-hunt: 1 file:" not in shown:  # the bar is up: the scan has started
+        chunk = os.read(master, 65536)
+        assert chunk, shown
+        shown += chunk
+    child.send_signal(signal.SIGINT)
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert child.wait(timeout=300) == 130
+    assert child.stdout is not None and child.stdout.read() == b""
+    child.stdout.close()
+    text = shown.decode("utf-8", "replace")
+    assert text.rstrip().endswith("sysmon-hunt: interrupted"), text
+    assert "Traceback" not in text
