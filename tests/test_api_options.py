@@ -90,7 +90,7 @@ def test_by_custom_fields(log: Path, scan) -> None:
 @pytest.mark.parametrize(
     "by",
     ["", "Computer,", "Computer,Computer", "count", "firstTime", "Provider", "TimeCreated", "1x", "_x",
-     "a-b", "Имя", ["Image", "Image"], []],
+     "a-b", "Имя", "Computer,class", ["Image", "Image"], []],
 )
 def test_bad_by_fields_are_value_errors(log: Path, scan, by) -> None:
     with pytest.raises(ValueError):

@@ -7,6 +7,7 @@ with `==` and a caller never needs to know which one produced it.
 from __future__ import annotations
 
 import functools
+import keyword
 from collections import namedtuple
 from datetime import datetime
 from typing import Iterator, NamedTuple, Optional, Sequence, Tuple, Type, overload
@@ -49,6 +50,9 @@ def hit_type(by_fields: Tuple[str, ...]) -> Type[tuple]:
     by-fields; one class per by-field list, made once."""
     if by_fields == BY_FIELDS:
         return Hit
+    for name in by_fields:
+        if keyword.iskeyword(name):
+            raise ValueError(f"by-field {name!r}: a Python keyword cannot name a field of Hit")
     return namedtuple("Hit", by_fields + STATS_COLUMNS)  # type: ignore[misc]
 
 
