@@ -383,3 +383,29 @@ def test_ctrl_c_with_the_progress_bar_shown(tmp_path: Path) -> None:
     text = shown.decode("utf-8", "replace")
     assert text.rstrip().endswith("sysmon-hunt: interrupted"), text
     assert "Traceback" not in text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_default_format_on_a_terminal_is_the_table(known: Path) -> None:
+    pty = pytest.importorskip("pty")
+    fcntl, termios = pytest.importorskip("fcntl"), pytest.importorskip("termios")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "sysmon_hunt", "scan", "-q", str(known)], env=ENV,
+                                 stdout=slave, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    finally:
+        os.close(slave)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert child.wait(timeout=300) == 0
+    table = cli("scan", "-q", "--format", "table", str(known))
+    assert shown.replace(b"\r\n", b"\n") == table.stdout
