@@ -14,7 +14,9 @@
 //!
 //! [`scan::scan`] drives it: files are cut into units (`source`), each unit is
 //! streamed in fixed-size chunks (`stream`), and units run on a rayon pool;
-//! their partial aggregates merge exactly. `python.rs` (the `python` feature)
+//! their partial aggregates merge exactly. `distributed` runs the same units
+//! one at a time for other machines, with partials that travel as bytes.
+//! `python.rs` (the `python` feature)
 //! is the only place that knows about Python.
 //!
 //! ```
@@ -43,6 +45,7 @@
 
 pub mod aggregate;
 pub mod detection;
+pub mod distributed;
 pub mod error;
 pub mod framer;
 pub mod matcher;

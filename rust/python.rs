@@ -12,8 +12,11 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyType};
 
+use crate::aggregate::Partial;
 use crate::detection::Detection;
+use crate::distributed;
 use crate::error::Error;
 use crate::progress::Progress;
 use crate::scan::{scan as scan_core, ScanOptions, ScanOutput};
@@ -42,32 +45,30 @@ fn to_py_err(error: Error) -> PyErr {
                 _ => PyOSError::new_err(args),
             }
         }
-        Error::InvalidOption(_) => PyValueError::new_err(message),
+        Error::InvalidOption(_) | Error::InvalidPartial(_) => PyValueError::new_err(message),
         Error::Cancelled => PyKeyboardInterrupt::new_err(message),
         Error::Decompress { .. } | Error::Unsupported { .. } | Error::Panic(_) => ScanError::new_err(message),
     }
 }
 
-/// Runs a scan detached from the interpreter. The scan runs on its own
-/// thread so that this one can wake every `SIGNAL_POLL`, attach briefly, let
-/// Python run its signal handlers and call `progress(bytes_done,
-/// bytes_total)` when the count has moved. A pending KeyboardInterrupt, or an
-/// exception raised by `progress`, cancels the workers (they stop at their
-/// next chunk) and is raised. `progress` is called once more at the end.
-fn run_detached(
+/// Runs `work` (a scan, or one unit of one) detached from the interpreter.
+/// It runs on its own thread so that this one can wake every
+/// `SIGNAL_POLL`, attach briefly, let Python run its signal handlers and,
+/// given a `progress` callback and the counter the work adds to, call
+/// `progress(bytes_done, bytes_total)` when the count has moved. A pending
+/// KeyboardInterrupt, or an exception raised by `progress`, cancels the
+/// workers (they stop at their next chunk) and is raised. `progress` is
+/// called once more when the work has succeeded.
+fn run_detached<T: Send>(
     py: Python<'_>,
-    paths: Vec<PathBuf>,
-    detection: Detection,
-    mut options: ScanOptions,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<ScanOutput> {
+    progress: Option<(&Py<PyAny>, &Progress)>,
+    work: impl FnOnce(&AtomicBool) -> Result<T, Error> + Send,
+) -> PyResult<T> {
     let cancel = AtomicBool::new(false);
-    let counter = progress.as_ref().map(|_| Arc::new(Progress::default()));
-    options.progress = counter.clone();
     let mut reported = None;
     // Calls `progress` (attached) if the count moved since the last call.
     let mut report = |py: Python<'_>| -> PyResult<()> {
-        let (Some(callback), Some(now)) = (&progress, counter.as_ref().and_then(|c| c.get())) else {
+        let Some((callback, Some(now))) = progress.map(|(callback, counter)| (callback, counter.get())) else {
             return Ok(());
         };
         if reported != Some(now) {
@@ -79,9 +80,9 @@ fn run_detached(
     py.detach(|| {
         std::thread::scope(|scope| {
             let (done, finished) = mpsc::channel();
-            let (paths, detection, options, cancel) = (&paths, &detection, &options, &cancel);
+            let cancel = &cancel;
             scope.spawn(move || {
-                let _ = done.send(scan_core(paths, detection, options, cancel));
+                let _ = done.send(work(cancel));
             });
             loop {
                 match finished.recv_timeout(SIGNAL_POLL) {
@@ -108,8 +109,28 @@ fn run_detached(
 }
 
 type HitTuple = (Vec<String>, u64, i64, i64, Vec<String>);
-type MalformedTuple = (String, u64, &'static str);
+type MalformedTuple = (String, u64, String);
 type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>);
+/// A planned file: (path, size, [(start, owned_len)]).
+type PlannedTuple = (String, u64, Vec<(u64, u64)>);
+
+/// The output as `scan()` returns it; `paths[i]` names file `i`.
+fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, StatsTuple) {
+    let hits = output
+        .hits
+        .into_iter()
+        .map(|hit| {
+            let users = hit.stats.distinct.into_iter().collect();
+            (hit.values, hit.stats.count, hit.stats.first, hit.stats.last, users)
+        })
+        .collect();
+    let examples = output
+        .malformed_examples
+        .into_iter()
+        .map(|m| (paths[m.file_index].to_string_lossy().into_owned(), m.offset, m.reason.into_owned()))
+        .collect();
+    (hits, (output.files, output.bytes, output.events, output.malformed, examples))
+}
 
 /// scan(paths, threads, chunk_size, split_size, by=None, users=False, progress=None) -> (hits, stats)
 ///
@@ -132,22 +153,101 @@ fn scan(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
     let detection = detection(by, users)?;
-    let options = ScanOptions { threads, chunk_size, split_size, ..ScanOptions::default() };
-    let output = run_detached(py, paths.clone(), detection, options, progress)?;
-    let hits = output
-        .hits
-        .into_iter()
-        .map(|hit| {
-            let users = hit.stats.distinct.into_iter().collect();
-            (hit.values, hit.stats.count, hit.stats.first, hit.stats.last, users)
-        })
-        .collect();
-    let examples = output
-        .malformed_examples
-        .iter()
-        .map(|m| (paths[m.file_index].to_string_lossy().into_owned(), m.offset, m.reason))
-        .collect();
-    Ok((hits, (output.files, output.bytes, output.events, output.malformed, examples)))
+    let counter = progress.as_ref().map(|_| Arc::new(Progress::default()));
+    let options = ScanOptions { threads, chunk_size, split_size, progress: counter.clone() };
+    let reporting = progress.as_ref().zip(counter.as_deref());
+    let output = run_detached(py, reporting, |cancel| scan_core(&paths, &detection, &options, cancel))?;
+    Ok(output_tuples(output, &paths))
+}
+
+/// plan_path(path, split_size) -> [(path, size, [(start, owned_len)])]
+///
+/// The files `path` names and the units a scan cuts each into (ranges of
+/// at most `split_size` bytes where the encoding allows; `owned_len` is
+/// 2**64 - 1 for a whole file).
+#[pyfunction]
+fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<PlannedTuple>> {
+    if split_size == 0 {
+        return Err(PyValueError::new_err("split_size must be at least 1"));
+    }
+    let planned = run_detached(py, None, |_| distributed::plan_path(&path, split_size))?;
+    Ok(planned.into_iter().map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges)).collect())
+}
+
+/// scan_range(path, file_index, start, owned_len, chunk_size=0) -> Partial
+///
+/// Scans the unit of `path` whose event starts lie in
+/// `[start, start + owned_len)`; the file is number `file_index` of the scan.
+#[pyfunction]
+#[pyo3(signature = (path, file_index, start, owned_len, chunk_size=0))]
+fn scan_range(
+    py: Python<'_>,
+    path: PathBuf,
+    file_index: usize,
+    start: u64,
+    owned_len: u64,
+    chunk_size: usize,
+) -> PyResult<PartialResult> {
+    let detection = Detection::telegram_downloads();
+    let partial = run_detached(py, None, |cancel| {
+        distributed::scan_range(&path, file_index, start, owned_len, &detection, chunk_size, cancel)
+    })?;
+    Ok(PartialResult { partial })
+}
+
+/// The result of scanning some units of a scan: merge them, then `finish`.
+/// Pickles as its compact bytes.
+#[pyclass(module = "sysmon_hunt._native", name = "Partial")]
+struct PartialResult {
+    partial: Partial,
+}
+
+#[pymethods]
+impl PartialResult {
+    /// Partial(data=None): empty, or the partial that `to_bytes()` gave.
+    #[new]
+    #[pyo3(signature = (data=None))]
+    fn new(data: Option<&[u8]>) -> PyResult<Self> {
+        let partial = match data {
+            None => Partial::default(),
+            Some(bytes) => distributed::partial_from_bytes(bytes).map_err(to_py_err)?,
+        };
+        Ok(PartialResult { partial })
+    }
+
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &distributed::partial_to_bytes(&self.partial))
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyType>, (Bound<'py, PyBytes>,)) {
+        (slf.get_type(), (slf.borrow().to_bytes(slf.py()),))
+    }
+
+    /// Folds `other` into this one (count +, first min, last max).
+    fn merge(&mut self, other: &Self) {
+        self.partial.merge(other.partial.clone());
+    }
+
+    #[getter]
+    fn events(&self) -> u64 {
+        self.partial.events
+    }
+
+    #[getter]
+    fn malformed(&self) -> u64 {
+        self.partial.malformed
+    }
+
+    /// finish(paths, sizes) -> (hits, stats), as `scan()` returns them, for
+    /// a scan of the files `paths` (numbered in that order) of `sizes` bytes.
+    fn finish(&self, paths: Vec<PathBuf>, sizes: Vec<u64>) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
+        if paths.len() != sizes.len() {
+            return Err(PyValueError::new_err("paths and sizes differ in length"));
+        }
+        let detection = Detection::telegram_downloads();
+        let output = distributed::finish(self.partial.clone(), &sizes, &detection).map_err(to_py_err)?;
+        Ok(output_tuples(output, &paths))
+    }
 }
 
 /// The built-in detection grouped by `by` (None: its own by-fields).
@@ -171,6 +271,10 @@ fn by_fields(by: Option<Vec<String>>) -> PyResult<Vec<String>> {
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(scan, module)?)?;
     module.add_function(wrap_pyfunction!(by_fields, module)?)?;
+    module.add_function(wrap_pyfunction!(plan_path, module)?)?;
+    module.add_function(wrap_pyfunction!(scan_range, module)?)?;
+    module.add_class::<PartialResult>()?;
+    module.add("WHOLE_FILE", distributed::WHOLE_FILE)?;
     module.add("ScanError", module.py().get_type::<ScanError>())?;
     Ok(())
 }

@@ -49,17 +49,65 @@ pub struct ScanOutput {
 /// Setting `cancel` makes the scan stop between chunks with
 /// [`Error::Cancelled`].
 pub fn scan(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
-    // A panic is a bug, but it must reach the caller as an error, never
-    // unwind into Python or abort the process.
-    panic::catch_unwind(AssertUnwindSafe(|| scan_files(paths, detection, options, cancel)))
-        .map_err(|payload| Error::Panic(panic_message(payload.as_ref())))?
+    catch_panics(|| scan_files(paths, detection, options, cancel))
+}
+
+/// Runs `work`, turning a panic into [`Error::Panic`]. A panic is a bug,
+/// but it must reach the caller as an error, never unwind into Python or
+/// abort the process.
+pub fn catch_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+    panic::catch_unwind(AssertUnwindSafe(work)).map_err(|payload| Error::Panic(panic_message(payload.as_ref())))?
+}
+
+/// Opens and sniffs every input, then cuts them into units of at most
+/// `split_size` bytes where the encoding allows (0 = the default size).
+pub fn plan(paths: &[PathBuf], split_size: u64) -> Result<(Vec<Source>, Vec<Unit>)> {
+    let split_size = if split_size == 0 { DEFAULT_SPLIT_SIZE } else { split_size };
+    let sources = paths.iter().map(|p| Source::inspect(p)).collect::<Result<Vec<_>>>()?;
+    let units = plan_units(&sources, split_size);
+    Ok((sources, units))
+}
+
+/// Scans one unit of `source` (whose index among the scan's files is
+/// `unit.file_index`) into a partial result, adding the bytes it reads to
+/// `progress`. `chunk_size` 0 = the default.
+pub fn scan_one_unit(
+    matcher: &Matcher<'_>,
+    scratch: &mut Scratch,
+    source: &Source,
+    unit: &Unit,
+    chunk_size: usize,
+    progress: Option<&Arc<Progress>>,
+    cancel: &AtomicBool,
+) -> Result<Partial> {
+    let chunk_size = if chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { chunk_size };
+    let reader = source.open_at(unit.start, progress)?;
+    let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
+    let mut partial = Partial::default();
+    scan_unit(matcher, scratch, reader, position, chunk_size, cancel, &mut partial).map_err(|failure| match failure {
+        ReadFailure::Io(error, offset) => source.read_error(error, offset),
+        ReadFailure::Cancelled => Error::Cancelled,
+    })?;
+    Ok(partial)
+}
+
+impl ScanOutput {
+    /// The output of a scan of `files` inputs, `bytes` on disk in all, whose
+    /// units' partial results were merged into `merged`.
+    pub fn from_partial(files: usize, bytes: u64, merged: Partial) -> Self {
+        ScanOutput {
+            files,
+            bytes,
+            events: merged.events,
+            malformed: merged.malformed,
+            malformed_examples: merged.examples.clone(),
+            hits: merged.into_hits(),
+        }
+    }
 }
 
 fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
-    let chunk_size = if options.chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { options.chunk_size };
-    let split_size = if options.split_size == 0 { DEFAULT_SPLIT_SIZE } else { options.split_size };
-    let sources = paths.iter().map(|p| Source::inspect(p)).collect::<Result<Vec<_>>>()?;
-    let units = plan_units(&sources, split_size);
+    let (sources, units) = plan(paths, options.split_size)?;
     let total_bytes = sources.iter().map(|s| s.size).sum();
     if let Some(progress) = &options.progress {
         progress.set_total(total_bytes);
@@ -69,16 +117,7 @@ fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, c
 
     let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Partial> {
         let source = &sources[unit.file_index];
-        let reader = source.open_at(unit.start, options.progress.as_ref())?;
-        let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
-        let mut partial = Partial::default();
-        scan_unit(&matcher, scratch, reader, position, chunk_size, cancel, &mut partial).map_err(|failure| {
-            match failure {
-                ReadFailure::Io(error, offset) => source.read_error(error, offset),
-                ReadFailure::Cancelled => Error::Cancelled,
-            }
-        })?;
-        Ok(partial)
+        scan_one_unit(&matcher, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
     };
 
     let run_all_units = || -> Result<Partial> {
@@ -114,15 +153,7 @@ fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, c
     if let Some(progress) = &options.progress {
         progress.finish();
     }
-
-    Ok(ScanOutput {
-        files: sources.len(),
-        bytes: total_bytes,
-        events: merged.events,
-        malformed: merged.malformed,
-        malformed_examples: merged.examples.clone(),
-        hits: merged.into_hits(),
-    })
+    Ok(ScanOutput::from_partial(sources.len(), total_bytes, merged))
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

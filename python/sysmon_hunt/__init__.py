@@ -7,7 +7,8 @@ over raw Windows Sysmon XML logs, with a Rust core.
     ...     print(hit.Computer, hit.TargetFilename, hit.count, hit.firstTime)
 
 `scan()` is a thin layer over the native core; `sysmon_hunt.reference.scan()`
-is the slow pure-Python oracle with the same signature and result.
+is the slow pure-Python oracle with the same signature and result, and
+`sysmon_hunt.dask.scan()` gives the same result on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional, Union
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from . import exclusions
@@ -108,12 +109,12 @@ def scan(
     """
     path_list = _path_list(paths)
     by_fields = tuple(_native.by_fields(list(by_field_names(by))))
-    hit_class = hit_type(by_fields)
     rules = exclusions.as_rules(exclude)
     exclusions.check(rules, by_fields)
+    hit_type(by_fields)  # a name that cannot name a field fails before the scan
     if progress is not None and not callable(progress):
         raise TypeError("progress must be callable(bytes_done, bytes_total)")
-    raw_hits, (files, nbytes, events, malformed, examples) = _native.scan(
+    native = _native.scan(
         path_list,
         _check_size("threads", threads),
         _check_size("chunk_size", chunk_size),
@@ -122,6 +123,20 @@ def scan(
         bool(users),
         progress,
     )
+    return _result_from_native(native, by_fields, users, rules)
+
+
+def _result_from_native(
+    native,
+    by_fields: Tuple[str, ...] = BY_FIELDS,
+    users: bool = False,
+    rules: Sequence[exclusions.Rule] = (),
+) -> ScanResult:
+    """The `ScanResult` of the core's `(hits, stats)` tuples (from a local
+    scan, or from merged partial results of a distributed one), grouped by
+    `by_fields`, with users if they were collected, and `rules` applied."""
+    raw_hits, (files, nbytes, events, malformed, examples) = native
+    hit_class = hit_type(by_fields)
     hits = [
         hit_class(*values, count, _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last))
         for values, count, first, last, _ in raw_hits

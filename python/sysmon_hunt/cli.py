@@ -1,11 +1,13 @@
 """The command line: ``sysmon-hunt scan [PATH ...] [--sample] [options]``.
 
-Runs the detection over Sysmon XML logs and writes one row per hit (or one
-risk event per hit with ``--risk``) on stdout or into ``-o FILE``; a progress
-bar (on a terminal) and a summary go to stderr. Exit status, as grep's: 0
-hits found, 1 no hits, 2 an error (one line on stderr), 130 interrupted. A
-closed stdout (``sysmon-hunt scan x.log | head -1``) ends the program quietly.
-Formatting lives in ``output.py``; this module is about arguments and flow.
+Runs the detection over Sysmon XML logs (here, or on a Dask cluster with
+``--dask``) and writes one row per hit (or one risk event per hit with
+``--risk``) on stdout or into ``-o FILE``; a progress bar (on a terminal)
+and a summary go to stderr. Exit status, as grep's: 0 hits found, 1 no hits,
+2 an error (one line on stderr) or units of a cluster scan that failed, 130
+interrupted. A closed stdout (``sysmon-hunt scan x.log | head -1``) ends the
+program quietly. Formatting lives in ``output.py``; this module is about
+arguments and flow.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from typing import Callable, List, Optional, Sequence, TextIO
 
 from . import ScanError, exclusions, output, sample_path
 from . import scan as native_scan
-from .results import ScanResult
+from .dask import IncompleteScanError, UnitFailure
+from .dask import connect as dask_connect
+from .dask import scan as dask_scan
+from .results import BY_FIELDS, ScanResult
 
 PROG = "sysmon-hunt"
 #: Exit statuses (grep's convention).
@@ -126,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="worker threads (default 0: one per CPU)")
     run_.add_argument("--reference", action="store_true",
                       help="use the slow pure-Python reference implementation (for checking)")
+    run_.add_argument("--dask", metavar="ADDRESS",
+                      help="scan on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
+                      "to start N worker processes here; workers read the PATHs themselves "
+                      "(needs pip install 'sysmon-hunt[dask]'; by-fields v1, no --risk)")
     parser.set_defaults(scan_parser=scan)
     return parser
 
@@ -268,22 +277,57 @@ def _open_output(args: argparse.Namespace, fmt: str, stack: ExitStack) -> TextIO
     return handle
 
 
+def _scan_on_cluster(address: str, paths: List[str], rules: List[exclusions.Rule]) -> ScanResult:
+    """`sysmon_hunt.dask.scan()` on the cluster at `address`, then `rules`;
+    failed units come back inside `IncompleteScanError` with the others'
+    result (the rules applied to it too)."""
+    try:
+        with dask_connect(address) as client:
+            try:
+                return _exclude(dask_scan(paths, client=client), rules)
+            except IncompleteScanError as incomplete:
+                incomplete.result = _exclude(incomplete.result, rules)
+                raise
+    except (ImportError, ValueError) as error:
+        raise CliError(str(error)) from None
+
+
+def _exclude(result: ScanResult, rules: List[exclusions.Rule]) -> ScanResult:
+    """`result` without the hits `rules` exclude (a cluster scan takes no rules)."""
+    hits, users, excluded = exclusions.apply(list(result), result.users, rules, result.by_fields)
+    stats = result.stats._replace(excluded=result.stats.excluded + excluded)
+    return ScanResult(hits, stats, by_fields=result.by_fields, users=users)
+
+
 def run(args: argparse.Namespace) -> int:
     paths = [str(p) for p in args.paths]
     if args.sample:
         paths.append(str(sample_path()))
+    if args.dask is not None and args.reference:
+        raise CliError("--dask and --reference cannot be combined")
+    if args.dask is not None and (args.risk or args.by not in ("v1", ",".join(BY_FIELDS))):
+        raise CliError("--dask scans with the v1 by-fields and without --risk")
     fmt = _format(args)
     rules = _rules(args)
-    for path in paths:
-        check_readable(path)
-    show_progress = not (args.quiet or args.no_progress) and sys.stderr.isatty()
+    if args.dask is None:
+        # On a cluster the workers open the files; they may not be here.
+        for path in paths:
+            check_readable(path)
+    show_progress = args.dask is None and not (args.quiet or args.no_progress) and sys.stderr.isatty()
+    failed_units: Sequence[UnitFailure] = ()
     with ExitStack() as stack:
         out = _open_output(args, fmt, stack)
         bar = _ProgressBar(len(paths)) if show_progress else None
         started = time.monotonic()
         try:
-            result = _scanner(args.reference)(
-                paths, threads=args.threads, by=args.by, exclude=rules, users=args.risk, progress=bar)
+            if args.dask is not None:
+                result = _scan_on_cluster(args.dask, paths, rules)
+            else:
+                result = _scanner(args.reference)(
+                    paths, threads=args.threads, by=args.by, exclude=rules, users=args.risk, progress=bar)
+        except IncompleteScanError as incomplete:
+            # Write what the other units found, then say which units failed.
+            result, failed_units = incomplete.result, incomplete.failures
         except SCAN_ERRORS as error:
             raise CliError(_describe(error)) from None
         finally:
@@ -291,6 +335,8 @@ def run(args: argparse.Namespace) -> int:
                 bar.close()
         elapsed = time.monotonic() - started
         status = EXIT_HITS if len(result) else EXIT_NO_HITS
+        if failed_units:
+            status = EXIT_ERROR
         target = args.output or "<stdout>"
         try:
             if args.risk:
@@ -317,6 +363,8 @@ def run(args: argparse.Namespace) -> int:
             lines.insert(0, "%s: no hits" % PROG)
         sys.stderr.write("\n".join(lines) + "\n")
         sys.stderr.flush()
+    if failed_units:
+        sys.stderr.write("".join("%s: failed: %s\n" % (PROG, unit) for unit in failed_units))
     return status
 
 
