@@ -51,6 +51,7 @@ pub mod framer;
 pub mod matcher;
 pub mod parser;
 pub mod prefilter;
+pub mod progress;
 pub mod scan;
 pub mod source;
 pub mod stream;
@@ -64,5 +65,6 @@ mod python;
 
 pub use aggregate::{GroupStats, Hit, MalformedEvent};
 pub use detection::Detection;
+pub use progress::Progress;
 pub use error::{Error, Result};
 pub use scan::{scan, ScanOptions, ScanOutput};

@@ -3,12 +3,14 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::aggregate::{Hit, MalformedEvent, Partial};
 use crate::detection::Detection;
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::source::{plan_units, Source, Unit};
 use crate::stream::{scan_unit, Matcher, ReadFailure, Scratch, UnitPosition};
 
@@ -22,6 +24,8 @@ pub struct ScanOptions {
     pub chunk_size: usize,
     /// Bytes per parallel unit of a plain file; 0 = 32 MiB.
     pub split_size: u64,
+    /// Where to count the bytes read, for a progress display.
+    pub progress: Option<Arc<Progress>>,
 }
 
 /// Big enough that a read's fixed cost vanishes; small enough to stay in L2/L3.
@@ -65,17 +69,19 @@ pub fn plan(paths: &[PathBuf], split_size: u64) -> Result<(Vec<Source>, Vec<Unit
 }
 
 /// Scans one unit of `source` (whose index among the scan's files is
-/// `unit.file_index`) into a partial result. `chunk_size` 0 = the default.
+/// `unit.file_index`) into a partial result, adding the bytes it reads to
+/// `progress`. `chunk_size` 0 = the default.
 pub fn scan_one_unit(
     matcher: &Matcher<'_>,
     scratch: &mut Scratch,
     source: &Source,
     unit: &Unit,
     chunk_size: usize,
+    progress: Option<&Arc<Progress>>,
     cancel: &AtomicBool,
 ) -> Result<Partial> {
     let chunk_size = if chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { chunk_size };
-    let reader = source.open_at(unit.start)?;
+    let reader = source.open_at(unit.start, progress)?;
     let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
     let mut partial = Partial::default();
     scan_unit(matcher, scratch, reader, position, chunk_size, cancel, &mut partial).map_err(|failure| match failure {
@@ -102,11 +108,16 @@ impl ScanOutput {
 
 fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
     let (sources, units) = plan(paths, options.split_size)?;
+    let total_bytes = sources.iter().map(|s| s.size).sum();
+    if let Some(progress) = &options.progress {
+        progress.set_total(total_bytes);
+    }
     let compiled = detection.compile();
     let matcher = Matcher::new(&compiled);
 
     let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Partial> {
-        scan_one_unit(&matcher, scratch, &sources[unit.file_index], unit, options.chunk_size, cancel)
+        let source = &sources[unit.file_index];
+        scan_one_unit(&matcher, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
     };
 
     let run_all_units = || -> Result<Partial> {
@@ -139,7 +150,10 @@ fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, c
         })
     };
     let merged = run_all_units()?;
-    Ok(ScanOutput::from_partial(sources.len(), sources.iter().map(|s| s.size).sum(), merged))
+    if let Some(progress) = &options.progress {
+        progress.finish();
+    }
+    Ok(ScanOutput::from_partial(sources.len(), total_bytes, merged))
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -9,10 +9,12 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
 use crate::error::{Error, Result};
+use crate::progress::{CountingReader, Progress};
 use crate::utf16::Utf16ToUtf8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,14 +100,18 @@ impl Source {
     }
 
     /// A reader of the decoded stream from `offset` (non-zero only for
-    /// splittable sources).
-    pub fn open_at(&self, offset: u64) -> Result<Box<dyn Read + Send>> {
+    /// splittable sources). Bytes read from disk are added to `progress`.
+    pub fn open_at(&self, offset: u64, progress: Option<&Arc<Progress>>) -> Result<Box<dyn Read + Send>> {
         let path = &self.path;
         let mut file = File::open(path).map_err(|e| Error::io(path, None, e))?;
         if offset > 0 {
             debug_assert!(self.is_splittable());
             file.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, Some(offset), e))?;
         }
+        let file: Box<dyn Read + Send> = match progress {
+            Some(progress) => Box::new(CountingReader::new(file, progress.clone())),
+            None => Box::new(file),
+        };
         if self.is_splittable() {
             return Ok(Box::new(file));
         }

@@ -146,7 +146,7 @@ def test_scan_result_is_a_sequence(log: Path) -> None:
 def test_stats_fields(log: Path) -> None:
     stats = sysmon_hunt.scan(log).stats
     assert isinstance(stats, ScanStats)
-    assert stats._fields == ("files", "bytes", "events", "malformed", "malformed_examples")
+    assert stats._fields == ("files", "bytes", "events", "malformed", "malformed_examples", "excluded")
     assert stats.files == 1
     assert stats.bytes == log.stat().st_size
     assert stats.events == 6

@@ -667,7 +667,7 @@ def test_a_full_disk_is_one_clear_error(one_hit: Path, scanner: List[str], fmt: 
         child = cli_child(*scanner, "--format", fmt, str(one_hit), stdout=full, stderr=subprocess.PIPE)
         _, stderr = child.communicate(timeout=HANG)
     assert child.returncode == 2
-    assert stderr.decode() == "sysmon-hunt: error: cannot write output: No space left on device\n"
+    assert stderr.decode() == "sysmon-hunt: error: cannot write '<stdout>': No space left on device\n"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
@@ -676,5 +676,5 @@ def test_a_closed_stdout_is_one_clear_error(one_hit: Path) -> None:
     child = cli_child(str(one_hit), prelude="os.close(1)", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, stderr = child.communicate(timeout=HANG)
     assert child.returncode == 2
-    assert stderr.decode() == "sysmon-hunt: error: cannot write output: standard output is closed\n"
+    assert stderr.decode() == "sysmon-hunt: error: cannot write '<stdout>': standard output is closed\n"
 

@@ -645,4 +645,4 @@ def test_malformed_examples_capped_and_ordered(tmp_path):
 def test_empty_file(tmp_path):
     result = scan(write(tmp_path, b""))
     assert list(result) == []
-    assert tuple(result.stats) == (1, 0, 0, 0, ())
+    assert tuple(result.stats) == (1, 0, 0, 0, (), 0)
