@@ -28,7 +28,7 @@ fuzz_target!(|input: &[u8]| {
     let detection = Detection::telegram_downloads();
     let cancel = AtomicBool::new(false);
     let whole = scan(&paths, &detection, &ScanOptions { threads: 1, ..ScanOptions::default() }, &cancel);
-    let pieces = scan(&paths, &detection, &ScanOptions { threads: 2, chunk_size: 7, split_size: 61 }, &cancel);
+    let pieces = scan(&paths, &detection, &ScanOptions { threads: 2, chunk_size: 7, split_size: 61, ..ScanOptions::default() }, &cancel);
     match (whole, pieces) {
         (Ok(a), Ok(b)) => {
             assert_eq!((a.files, a.bytes), (1, input.len() as u64));

@@ -232,7 +232,8 @@ def _format(args: argparse.Namespace) -> str:
             raise CliError("--risk writes NDJSON risk events; it cannot be combined with --format %s"
                            % args.format)
         return "ndjson"
-    fmt = args.format or output.default_format(args.output is None and sys.stdout.isatty())
+    on_terminal = args.output is None and sys.stdout is not None and sys.stdout.isatty()
+    fmt = args.format or output.default_format(on_terminal)
     if args.excel and fmt != "csv":
         raise CliError("--excel applies to --format csv only")
     return fmt
