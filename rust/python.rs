@@ -5,6 +5,7 @@
 //! the output back. Python-facing types (`Hit`, `ScanResult`) are built in
 //! `python/sysmon_hunt/__init__.py` from the plain tuples returned here.
 
+use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -12,10 +13,12 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use crate::detection::Detection;
 use crate::error::Error;
-use crate::scan::{scan as scan_core, ScanOptions, ScanOutput};
+use crate::input::Input;
+use crate::scan::{scan_inputs, ScanOptions, ScanOutput};
 
 // Named for where users meet it: `sysmon_hunt.ScanError`.
 pyo3::create_exception!(sysmon_hunt, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
@@ -42,7 +45,9 @@ fn to_py_err(error: Error) -> PyErr {
         }
         Error::InvalidOption(_) => PyValueError::new_err(message),
         Error::Cancelled => PyKeyboardInterrupt::new_err(message),
-        Error::Decompress { .. } | Error::Unsupported { .. } | Error::Panic(_) => ScanError::new_err(message),
+        Error::Decompress { .. } | Error::BadEvtx { .. } | Error::Unsupported { .. } | Error::Panic(_) => {
+            ScanError::new_err(message)
+        }
     }
 }
 
@@ -50,15 +55,15 @@ fn to_py_err(error: Error) -> PyErr {
 /// thread so that this one can wake every `SIGNAL_POLL`, attach briefly and
 /// let Python run its signal handlers; a pending KeyboardInterrupt cancels
 /// the workers (they stop at their next chunk) and is raised.
-fn run_detached(py: Python<'_>, paths: Vec<PathBuf>, options: ScanOptions) -> PyResult<ScanOutput> {
+fn run_detached(py: Python<'_>, inputs: Vec<Input>, options: ScanOptions) -> PyResult<ScanOutput> {
     let detection = Detection::telegram_downloads();
     let cancel = AtomicBool::new(false);
     py.detach(|| {
         std::thread::scope(|scope| {
             let (done, finished) = mpsc::channel();
-            let (paths, detection, options, cancel) = (&paths, &detection, &options, &cancel);
+            let (detection, options, cancel) = (&detection, &options, &cancel);
             scope.spawn(move || {
-                let _ = done.send(scan_core(paths, detection, options, cancel));
+                let _ = done.send(scan_inputs(inputs, detection, options, cancel));
             });
             loop {
                 match finished.recv_timeout(SIGNAL_POLL) {
@@ -80,37 +85,97 @@ fn run_detached(py: Python<'_>, paths: Vec<PathBuf>, options: ScanOptions) -> Py
     })
 }
 
+/// A binary Python file object (anything with `read(n) -> bytes`) as a
+/// byte stream. It attaches to the interpreter only for each read: the
+/// scan itself runs detached, on other threads.
+struct PyReader {
+    file: Py<PyAny>,
+}
+
+impl io::Read for PyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Python::attach(|py| {
+            let data = self.file.call_method1(py, "read", (buf.len(),)).map_err(|e| io::Error::other(e.to_string()))?;
+            let data = data.bind(py);
+            let Ok(bytes) = data.cast::<PyBytes>() else {
+                let what = if data.is_none() { "None (non-blocking file with no data)".to_string() } else { data.get_type().to_string() };
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("read() returned {what}, not bytes: open the file in binary mode"),
+                ));
+            };
+            let bytes = bytes.as_bytes();
+            if bytes.len() > buf.len() {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "read(n) returned more than n bytes"));
+            }
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Ok(bytes.len())
+        })
+    }
+}
+
+/// A path (`str`, `-` for stdin) or a binary file object.
+fn to_input(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Input> {
+    if let Ok(path) = item.extract::<PathBuf>() {
+        return Ok(Input::Path(path));
+    }
+    if item.hasattr("read")? {
+        let name = item
+            .getattr("name")
+            .ok()
+            .and_then(|n| n.extract::<String>().ok())
+            .unwrap_or_else(|| "<stream>".to_string());
+        return Ok(Input::Stream { name, stream: Box::new(PyReader { file: item.clone().unbind() }) });
+    }
+    let _ = py;
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "expected a path or a binary file object, got {}",
+        item.get_type()
+    )))
+}
+
 type HitTuple = (Vec<String>, u64, i64, i64);
 type MalformedTuple = (String, u64, &'static str);
-type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>);
+/// (path, format, bytes, skipped reason, damage offset, damage message)
+type InputTuple = (String, Option<&'static str>, u64, Option<String>, Option<u64>, Option<String>);
+type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>, Vec<InputTuple>, usize);
 
-/// scan(paths, threads, chunk_size, split_size) -> (hits, stats)
+/// scan(inputs, threads, chunk_size, split_size) -> (hits, stats)
 ///
-/// `paths` is a list of `str`. Each hit is `(by_field_values, count,
+/// `inputs` is a list of `str` paths (files, directories, `-` for stdin)
+/// and binary file objects. Each hit is `(by_field_values, count,
 /// first_us, last_us)` with times in microseconds since the Unix epoch;
-/// stats are `(files, bytes, events, malformed, [(path, offset, reason)])`.
+/// stats are `(files, bytes, events, malformed, [(path, offset, reason)],
+/// [(path, format, bytes, skipped, damage_offset, damage)], files_skipped)`.
 #[pyfunction]
-#[pyo3(signature = (paths, threads=0, chunk_size=0, split_size=0))]
+#[pyo3(signature = (inputs, threads=0, chunk_size=0, split_size=0))]
 fn scan(
     py: Python<'_>,
-    paths: Vec<PathBuf>,
+    inputs: Vec<Bound<'_, PyAny>>,
     threads: usize,
     chunk_size: usize,
     split_size: u64,
 ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
     let options = ScanOptions { threads, chunk_size, split_size };
-    let output = run_detached(py, paths.clone(), options)?;
+    let inputs = inputs.iter().map(|item| to_input(py, item)).collect::<PyResult<Vec<_>>>()?;
+    let output = run_detached(py, inputs, options)?;
+    let name = |i: usize| output.inputs[i].path.to_string_lossy().into_owned();
+    let examples = output.malformed_examples.iter().map(|m| (name(m.file_index), m.offset, m.reason)).collect();
+    let inputs = output
+        .inputs
+        .iter()
+        .map(|i| {
+            let (offset, message) = i.damaged.clone().unzip();
+            (i.path.to_string_lossy().into_owned(), i.format, i.bytes, i.skipped.clone(), offset, message)
+        })
+        .collect();
+    let stats = (output.files, output.bytes, output.events, output.malformed, examples, inputs, output.files_skipped);
     let hits = output
         .hits
         .into_iter()
         .map(|hit| (hit.values, hit.stats.count, hit.stats.first, hit.stats.last))
         .collect();
-    let examples = output
-        .malformed_examples
-        .iter()
-        .map(|m| (paths[m.file_index].to_string_lossy().into_owned(), m.offset, m.reason))
-        .collect();
-    Ok((hits, (output.files, output.bytes, output.events, output.malformed, examples)))
+    Ok((hits, stats))
 }
 
 /// The by-fields of the built-in detection, in output order.

@@ -81,7 +81,42 @@ pub enum ReadFailure {
 
 /// Scans `reader` (positioned at `position.base`) into `partial`.
 /// `chunk_size` is how many bytes each read asks for.
+///
+/// A read error ends the stream: the bytes before it are still scanned (an
+/// event cut by it is unterminated) and then the error is returned, so a
+/// caller can keep what was found before a corrupt spot.
 pub fn scan_unit(
+    matcher: &Matcher<'_>,
+    scratch: &mut Scratch,
+    reader: impl Read,
+    position: UnitPosition,
+    chunk_size: usize,
+    cancel: &AtomicBool,
+    partial: &mut Partial,
+) -> Result<(), ReadFailure> {
+    scan_stream(matcher, scratch, reader, position, chunk_size, cancel, partial, None)
+}
+
+/// Scans one complete document held in memory (an EVTX record rendered as
+/// XML) whose events have no place of their own in the input: any
+/// malformed event is reported at `offset`, the document's place.
+pub fn scan_document(
+    matcher: &Matcher<'_>,
+    scratch: &mut Scratch,
+    document: &[u8],
+    file_index: usize,
+    offset: u64,
+    partial: &mut Partial,
+) {
+    let position = UnitPosition { file_index, base: 0, owned_len: u64::MAX };
+    let never = AtomicBool::new(false);
+    // One read takes the whole document; reading a slice cannot fail.
+    let chunk_size = document.len() + 1;
+    let _ = scan_stream(matcher, scratch, document, position, chunk_size, &never, partial, Some(offset));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_stream(
     matcher: &Matcher<'_>,
     scratch: &mut Scratch,
     mut reader: impl Read,
@@ -89,6 +124,7 @@ pub fn scan_unit(
     chunk_size: usize,
     cancel: &AtomicBool,
     partial: &mut Partial,
+    report_at: Option<u64>,
 ) -> Result<(), ReadFailure> {
     let Scratch { buffer: storage, event: event_scratch } = scratch;
     // `storage[..filled]` holds data; `buffer` is that view.
@@ -99,7 +135,8 @@ pub fn scan_unit(
     let mut pos = 0usize;
     let mut at_eof = false;
     let framer = &matcher.framer;
-    let offset_of = |buffer_offset: u64, i: usize| position.base + buffer_offset + i as u64;
+    let offset_of = |buffer_offset: u64, i: usize| report_at.unwrap_or(position.base + buffer_offset + i as u64);
+    let mut failure = None;
 
     loop {
         let buffer = &storage[..filled];
@@ -107,7 +144,7 @@ pub fn scan_unit(
         let keep_from = match framer.find_start(buffer, pos, at_eof) {
             StartSearch::Found(start) => {
                 if buffer_offset + start as u64 >= position.owned_len {
-                    return Ok(());
+                    break;
                 }
                 match frame_event(framer, buffer, start, at_eof) {
                     Framed::Complete { span_end, exact, next } => {
@@ -141,20 +178,20 @@ pub fn scan_unit(
             }
             StartSearch::Undecided(start) => {
                 if buffer_offset + start as u64 >= position.owned_len {
-                    return Ok(());
+                    break;
                 }
                 start
             }
             StartSearch::None => {
                 let keep = buffer.len().saturating_sub(Framer::START_OVERLAP).max(pos);
                 if at_eof || buffer_offset + keep as u64 >= position.owned_len {
-                    return Ok(());
+                    break;
                 }
                 keep
             }
         };
         if at_eof {
-            return Ok(());
+            break;
         }
         if cancel.load(Ordering::Relaxed) {
             return Err(ReadFailure::Cancelled);
@@ -164,9 +201,18 @@ pub fn scan_unit(
         filled -= keep_from;
         buffer_offset += keep_from as u64;
         pos -= keep_from.min(pos);
-        let read_at = buffer_offset + filled as u64;
-        at_eof = fill(&mut reader, storage, &mut filled, chunk_size)
-            .map_err(|e| ReadFailure::Io(e, position.base + read_at))?;
+        match fill(&mut reader, storage, &mut filled, chunk_size) {
+            Ok(eof) => at_eof = eof,
+            Err(error) => {
+                // Scan what arrived before the error as the end of input.
+                failure = Some(ReadFailure::Io(error, position.base + buffer_offset + filled as u64));
+                at_eof = true;
+            }
+        }
+    }
+    match failure {
+        Some(failure) => Err(failure),
+        None => Ok(()),
     }
 }
 
