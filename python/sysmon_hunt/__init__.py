@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, List, Union
+from typing import IO, Iterable, List, Union
 
 from . import _native
 from ._native import ScanError
@@ -23,6 +23,7 @@ from .results import (
     BY_FIELDS,
     COLUMNS,
     Hit,
+    InputStats,
     MalformedEvent,
     ScanResult,
     ScanStats,
@@ -35,6 +36,7 @@ __all__ = [
     "ScanResult",
     "ScanStats",
     "MalformedEvent",
+    "InputStats",
     "ScanError",
     "BY_FIELDS",
     "COLUMNS",
@@ -43,19 +45,29 @@ __all__ = [
 __version__ = "0.1.0"
 
 PathArg = Union[str, "os.PathLike[str]"]
+#: A path, or a binary file object (anything with ``read(n) -> bytes``).
+InputArg = Union[PathArg, IO[bytes]]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def _path_list(paths: Union[PathArg, Iterable[PathArg]]) -> List[str]:
-    """One path or an iterable of them, as a list of `str` (a `str` is one path)."""
-    if isinstance(paths, (str, bytes, os.PathLike)):
+def _is_stream(value: object) -> bool:
+    return hasattr(value, "read") and not isinstance(value, (str, bytes, os.PathLike))
+
+
+def _path_list(paths: Union[InputArg, Iterable[InputArg]]) -> list:
+    """One input or an iterable of them, as a list of `str` paths and binary
+    file objects (a `str` is one path, a file object one input)."""
+    if isinstance(paths, (str, bytes, os.PathLike)) or _is_stream(paths):
         paths = [paths]
-    result = []
+    result: list = []
     for path in paths:
-        if not isinstance(path, (str, bytes, os.PathLike)):
-            raise TypeError(f"expected a path (str or os.PathLike), got {type(path).__name__}")
-        result.append(os.fsdecode(path))
+        if _is_stream(path):
+            result.append(path)
+        elif isinstance(path, (str, bytes, os.PathLike)):
+            result.append(os.fsdecode(path))
+        else:
+            raise TypeError(f"expected a path (str or os.PathLike) or a binary file object, got {type(path).__name__}")
     return result
 
 
@@ -66,26 +78,30 @@ def _check_size(name: str, value: int) -> int:
 
 
 def scan(
-    paths: Union[PathArg, Iterable[PathArg]],
+    paths: Union[InputArg, Iterable[InputArg]],
     /,
     *,
     threads: int = 0,
     chunk_size: int = 0,
     split_size: int = 0,
 ) -> ScanResult:
-    """Run the detection over Sysmon XML log files (UTF-8/UTF-16, gzip or not).
+    """Run the detection over Sysmon logs: XML (UTF-8/UTF-16, plain, gzip or
+    zstd) and binary EVTX, the format sniffed from the bytes.
 
-    `paths` is one path or an iterable of paths. `threads=0` uses every core,
+    `paths` is one input or an iterable of them: a file, a directory (walked
+    recursively), ``"-"`` for standard input, or a binary file object. `threads=0` uses every core,
     `threads=1` scans on one. `chunk_size` (bytes per read) and `split_size`
     (bytes per parallel unit) are tuning knobs; 0 picks the defaults.
 
     Returns the hits ordered by their by-field values, with `.stats`. Raises
     `FileNotFoundError`/`PermissionError`/`OSError` for unreadable files
-    (before scanning anything), `ScanError` for a corrupt gzip stream, and
-    `KeyboardInterrupt` when interrupted (the scan stops within a second).
+    (before scanning anything), `ScanError` for an EVTX file with a broken
+    header, and `KeyboardInterrupt` when interrupted (the scan stops within
+    a second). A corrupt or truncated compressed stream is not an error: what
+    came before the damage is scanned and `stats.inputs` says where it is.
     """
     path_list = _path_list(paths)
-    raw_hits, (files, nbytes, events, malformed, examples) = _native.scan(
+    raw_hits, (files, nbytes, events, malformed, examples, inputs, skipped) = _native.scan(
         path_list,
         _check_size("threads", threads),
         _check_size("chunk_size", chunk_size),
@@ -101,6 +117,8 @@ def scan(
         events=events,
         malformed=malformed,
         malformed_examples=tuple(MalformedEvent(*example) for example in examples),
+        inputs=tuple(InputStats(*entry) for entry in inputs),
+        files_skipped=skipped,
     )
     return ScanResult(hits, stats)
 
