@@ -99,19 +99,40 @@ class Decoded(NamedTuple):
     damage: Optional[str]
 
 
+def inflate_pieces(d, data: bytes, out: List[bytes]) -> Tuple[Optional[str], bytes]:
+    """Feed `data` to the zlib decompressor `d`, keeping every byte it
+    produces before an error (zlib drops the output of the call that fails,
+    so a failing piece is fed again byte by byte). Returns the error, if
+    any, and the bytes after the end of the stream."""
+    piece = 1 << 16
+    for start in range(0, len(data), piece):
+        chunk = data[start : start + piece]
+        saved = d.copy()
+        try:
+            out.append(d.decompress(chunk))
+        except zlib.error:
+            for i in range(len(chunk)):
+                try:
+                    out.append(saved.decompress(chunk[i : i + 1]))
+                except zlib.error as error:
+                    return str(error), b""
+        if d.eof:
+            return None, d.unused_data + data[start + piece :]
+    return None, b""
+
+
 def gunzip(data: bytes) -> Tuple[bytes, Optional[str]]:
     """All gzip members, as far as they decode; the error that stopped it."""
-    out = []
+    out: List[bytes] = []
     while data:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out.append(d.decompress(data))
-        except zlib.error as error:
-            return b"".join(out), str(error)
+        error, rest = inflate_pieces(d, data, out)
+        if error is not None:
+            return b"".join(out), error
         if not d.eof:
             out.append(d.flush())
             return b"".join(out), "truncated gzip stream"
-        data = d.unused_data
+        data = rest
     return b"".join(out), None
 
 
