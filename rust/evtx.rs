@@ -147,3 +147,95 @@ fn scan_chunk(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::detection::Detection;
+    use crate::parser::{parse_event, EventValues, FieldTable};
+
+    /// A file of the shared corpus beside the checkout, if it is there.
+    fn corpus(relative: &str) -> Option<PathBuf> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real").join(relative);
+        path.is_file().then_some(path)
+    }
+
+    /// Every value the detection reads from the one event in `document`;
+    /// the time as the microseconds it means (the crate writes 7 fraction
+    /// digits, older exports 6: the same `_time`).
+    fn fields(document: &[u8], table: &FieldTable, time_slot: usize, values: &mut EventValues) -> Vec<Option<String>> {
+        let slots = Detection::telegram_downloads().compile().fields.len();
+        let start = memchr::memmem::find(document, b"<Event").expect("an event");
+        let end = memchr::memmem::rfind(document, b"</Event>").expect("its end") + 8;
+        parse_event(&document[start..end], table, values).expect("well-formed");
+        (0..slots)
+            .map(|slot| match values.get(slot) {
+                Some(time) if slot == time_slot => crate::time::parse_system_time(time).map(|us| us.to_string()),
+                value => value.map(str::to_string),
+            })
+            .collect()
+    }
+
+    /// The fields of every record the crate can read, rendered as the scan renders them.
+    fn evtx_records(path: &Path, table: &FieldTable, time_slot: usize) -> Vec<Vec<Option<String>>> {
+        let data = std::fs::read(path).unwrap();
+        let settings = Arc::new(ParserSettings::new().indent(false));
+        let mut values = EventValues::default();
+        let mut out = Vec::new();
+        for chunk in data[HEADER_BLOCK_SIZE as usize..].chunks_exact(EVTX_CHUNK_SIZE as usize) {
+            let Ok(mut chunk_data) = EvtxChunkData::new(chunk.to_vec(), false) else { continue };
+            let Ok(mut chunk) = chunk_data.parse(settings.clone()) else { continue };
+            for record in chunk.iter().flatten() {
+                let rendered = record.into_xml_bytes().unwrap();
+                out.push(fields(&rendered.data, table, time_slot, &mut values));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_record_has_the_values_of_its_xml_export() {
+        let pairs = [
+            ("omerbenamram-evtx/sysmon.evtx", "omerbenamram-evtx/sysmon.xml.log", 358),
+            ("casimkhan-sysmongo/sysmon-operational.evtx", "casimkhan-sysmongo/sysmon-operational.xml.log", 2322),
+        ];
+        let compiled = Detection::telegram_downloads().compile();
+        let table = FieldTable::new(&compiled.fields);
+        let time_slot = compiled.time_slot;
+        for (evtx, xml, count) in pairs {
+            let (Some(evtx), Some(xml)) = (corpus(evtx), corpus(xml)) else {
+                eprintln!("skipped: shared/corpus is not beside the checkout");
+                return;
+            };
+            let mut records = evtx_records(&evtx, &table, time_slot);
+            let mut values = EventValues::default();
+            let text = std::fs::read(&xml).unwrap();
+            let mut lines: Vec<_> = text
+                .split(|&b| b == b'\n')
+                .filter(|line| memchr::memmem::find(line, b"<Event").is_some())
+                .map(|line| fields(line, &table, time_slot, &mut values))
+                .collect();
+            assert_eq!((records.len(), lines.len()), (count, count), "{}", evtx.display());
+            // Same multiset of records (the export's order is the log's, oldest chunk first).
+            records.sort();
+            lines.sort();
+            for (record, line) in records.iter().zip(&lines) {
+                assert_eq!(record, line, "{}", evtx.display());
+            }
+            // Every record has its provider, event ID, computer and time.
+            assert!(records.iter().all(|r| r.iter().filter(|v| v.is_some()).count() >= 4));
+        }
+    }
+
+    #[test]
+    fn a_short_or_foreign_header_is_refused_naming_the_file() {
+        let path = Path::new("x.evtx");
+        let error = check_header(path, &mut io::Cursor::new(b"ElfFile\0short".to_vec())).unwrap_err();
+        assert!(error.to_string().starts_with("x.evtx: not a readable EVTX file"), "{error}");
+        let zeros = [EVTX_MAGIC, &[0u8; 4088][..]].concat();
+        let error = check_header(path, &mut io::Cursor::new(zeros)).unwrap_err();
+        assert!(error.to_string().contains("unexpected file header"), "{error}");
+    }
+}
