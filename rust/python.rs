@@ -19,6 +19,7 @@ use crate::detection::Detection;
 use crate::error::Error;
 use crate::input::Input;
 use crate::scan::{scan_inputs, ScanOptions, ScanOutput};
+use crate::source::ReaderFailed;
 
 // Named for where users meet it: `sysmon_hunt.ScanError`.
 pyo3::create_exception!(sysmon_hunt, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
@@ -95,18 +96,15 @@ struct PyReader {
 impl io::Read for PyReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         Python::attach(|py| {
-            let data = self.file.call_method1(py, "read", (buf.len(),)).map_err(|e| io::Error::other(e.to_string()))?;
+            let data = self.file.call_method1(py, "read", (buf.len(),)).map_err(|e| ReaderFailed::io(e.to_string()))?;
             let data = data.bind(py);
             let Ok(bytes) = data.cast::<PyBytes>() else {
                 let what = if data.is_none() { "None (non-blocking file with no data)".to_string() } else { data.get_type().to_string() };
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("read() returned {what}, not bytes: open the file in binary mode"),
-                ));
+                return Err(ReaderFailed::io(format!("read() returned {what}, not bytes: open the file in binary mode")));
             };
             let bytes = bytes.as_bytes();
             if bytes.len() > buf.len() {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "read(n) returned more than n bytes"));
+                return Err(ReaderFailed::io("read(n) returned more than n bytes"));
             }
             buf[..bytes.len()].copy_from_slice(bytes);
             Ok(bytes.len())

@@ -9,6 +9,8 @@ use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
 
+use crate::source::ReaderFailed;
+
 /// Bytes per block: large enough that the per-block hand-over (~a few µs)
 /// vanishes next to decoding it, small enough to stay in cache.
 const BLOCK: usize = 256 << 10;
@@ -38,7 +40,14 @@ impl ReadAhead {
     pub fn new(inner: impl Read + Send + 'static) -> Self {
         let (block_tx, blocks) = sync_channel::<Block>(DEPTH);
         let (recycle, recycled) = sync_channel::<Vec<u8>>(DEPTH + 2);
-        thread::spawn(move || produce(inner, block_tx, recycled));
+        thread::spawn(move || {
+            let failed = block_tx.clone();
+            // A panicking decoder must not look like the end of the stream.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| produce(inner, block_tx, recycled))).is_err() {
+                let error = ReaderFailed::io("internal error: the decoder panicked");
+                let _ = failed.send(Block { data: Vec::new(), error: Some(error) });
+            }
+        });
         ReadAhead { blocks, recycle, current: Vec::new(), pos: 0, pending_error: None, done: false }
     }
 }
@@ -80,10 +89,10 @@ impl Read for ReadAhead {
                 return Ok(0);
             }
             let Ok(block) = self.blocks.recv() else {
-                // The producer sends a short block before it ends, so this
-                // is only reached after that block: the end of the stream.
+                // The producer always sends a last (short) block before it
+                // ends, after which this reader stops asking.
                 self.done = true;
-                return Ok(0);
+                return Err(ReaderFailed::io("internal error: the decoding thread ended early"));
             };
             let old = std::mem::replace(&mut self.current, block.data);
             let _ = self.recycle.try_send(old);

@@ -74,6 +74,26 @@ impl Format {
     }
 }
 
+/// A read that failed for a reason other than the data (a Python file
+/// object's `read()` raised, a decoding thread died): an error, never
+/// reported as a damaged stream.
+#[derive(Debug)]
+pub struct ReaderFailed(pub String);
+
+impl fmt::Display for ReaderFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReaderFailed {}
+
+impl ReaderFailed {
+    pub fn io(message: impl Into<String>) -> io::Error {
+        io::Error::other(ReaderFailed(message.into()))
+    }
+}
+
 /// A non-seekable byte stream (stdin, a Python file object), read once.
 pub type Stream = Box<dyn Read + Send>;
 
@@ -349,7 +369,9 @@ impl Source {
     /// compressed stream) rather than a failing device.
     pub fn is_damage(&self, error: &io::Error) -> bool {
         let compressed = matches!(self.format, Format::Xml { compression: Compression::Gzip | Compression::Zstd, .. });
+        let reader_failed = error.get_ref().is_some_and(|inner| inner.is::<ReaderFailed>());
         compressed
+            && !reader_failed
             && matches!(
                 error.kind(),
                 io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof | io::ErrorKind::Other

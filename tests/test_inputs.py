@@ -207,3 +207,23 @@ def test_compressed_evtx_is_refused_clearly(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(b"ElfFile\x00" + bytes(5000)))
     with pytest.raises(sysmon_hunt.ScanError, match="compressed EVTX"):
         sysmon_hunt.scan(path)
+
+
+def test_a_failing_file_object_is_an_error_not_a_damaged_stream() -> None:
+    packed = gzip.compress((S.simple_event() + "\n").encode() * 2000, mtime=0)
+
+    class Failing(io.RawIOBase):
+        name = "flaky"
+
+        def __init__(self) -> None:
+            self.sent = 0
+
+        def read(self, n: int = -1) -> bytes:
+            if self.sent > len(packed) // 2:
+                raise RuntimeError("the disk went away")
+            piece = packed[self.sent : self.sent + min(n, 4096)]
+            self.sent += len(piece)
+            return piece
+
+    with pytest.raises(OSError, match="the disk went away"):
+        sysmon_hunt.scan(Failing())
