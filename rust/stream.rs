@@ -390,6 +390,40 @@ mod tests {
         assert!(matches!(result, Err(ReadFailure::Cancelled)));
     }
 
+    /// Yields its bytes, then fails as a cut gzip stream does.
+    struct CutStream<'a>(&'a [u8]);
+
+    impl Read for CutStream<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_keeps_what_came_before_it() {
+        let compiled = Detection::telegram_downloads().compile();
+        let matcher = Matcher::new(&compiled);
+        let input = format!("{HIT}\n{HIT}\n{}", &HIT[..40]);
+        let cancel = AtomicBool::new(false);
+        for chunk_size in [1, 7, 64, 1 << 20] {
+            let mut partial = Partial::default();
+            let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
+            let reader = CutStream(input.as_bytes());
+            let result = scan_unit(&matcher, &mut Scratch::new(), reader, position, chunk_size, &cancel, &mut partial);
+            let Err(ReadFailure::Io(error, offset)) = result else { panic!("the error must come back") };
+            assert_eq!((error.kind(), offset), (io::ErrorKind::UnexpectedEof, input.len() as u64));
+            // The event cut by the error is unterminated; the others count.
+            assert_eq!((partial.events, partial.malformed), (3, 1), "chunk_size {chunk_size}");
+            assert_eq!(partial.into_hits()[0].stats.count, 2);
+        }
+    }
+
     #[test]
     fn ownership_splits_count_each_event_once() {
         let input = format!("{HIT}\n{HIT}\n{}\n{HIT}", &HIT[..50]);
