@@ -4,7 +4,10 @@
 //! partials merge exactly (count +, first min, last max), so the result never
 //! depends on how the work was split.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
 
 /// Groups are keyed by ~300 bytes of by-field values; SipHash cost ~10% of
 /// the dense worst case. foldhash is several times faster and still seeded
@@ -21,7 +24,7 @@ pub const MAX_MALFORMED_EXAMPLES: usize = 10;
 /// before every other character, ordering joined keys orders the tuples.
 const KEY_SEPARATOR: char = '\0';
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupStats {
     pub count: u64,
     pub first: Micros,
@@ -30,11 +33,12 @@ pub struct GroupStats {
 
 /// A malformed event: which file, where its `<Event` starts in the file's
 /// decoded stream, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MalformedEvent {
     pub file_index: usize,
     pub offset: u64,
-    pub reason: &'static str,
+    /// Static when found here; owned when a partial came from elsewhere.
+    pub reason: Cow<'static, str>,
 }
 
 /// One output row.
@@ -45,13 +49,16 @@ pub struct Hit {
     pub stats: GroupStats,
 }
 
-/// The result of scanning one piece of input.
-#[derive(Debug, Default)]
+/// The result of scanning one piece of input. It serializes (see
+/// `crate::distributed`) so that pieces scanned elsewhere can be merged.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Partial {
     pub events: u64,
     pub malformed: u64,
     pub examples: Vec<MalformedEvent>,
     groups: Groups,
+    /// Scratch for building a group key.
+    #[serde(skip)]
     key: String,
 }
 
@@ -80,7 +87,7 @@ impl Partial {
     pub fn add_malformed(&mut self, file_index: usize, offset: u64, reason: &'static str) {
         self.malformed += 1;
         if self.examples.len() < MAX_MALFORMED_EXAMPLES {
-            self.examples.push(MalformedEvent { file_index, offset, reason });
+            self.examples.push(MalformedEvent { file_index, offset, reason: Cow::Borrowed(reason) });
         }
     }
 
@@ -110,6 +117,12 @@ impl Partial {
                 })
                 .or_insert(stats);
         }
+    }
+
+    /// Whether every group holds `fields` by-field values: a partial that
+    /// came from elsewhere is checked before its hits are built.
+    pub fn groups_have_fields(&self, fields: usize) -> bool {
+        self.groups.keys().all(|key| key.matches(KEY_SEPARATOR).count() + 1 == fields)
     }
 
     /// The hits, ordered by their by-field values.

@@ -35,6 +35,9 @@ pub enum Error {
     },
     /// An option is out of range or inconsistent.
     InvalidOption(String),
+    /// Bytes given as a serialized partial result are not one (or come
+    /// from another version of the core), or it does not fit the scan.
+    InvalidPartial(String),
     /// The scan was cancelled (e.g. Ctrl-C) before it finished.
     Cancelled,
     /// A worker panicked; the message is the panic payload. This is a bug.
@@ -62,6 +65,7 @@ impl fmt::Display for Error {
             Error::BadEvtx { path, detail } => write!(f, "{}: not a readable EVTX file: {detail}", path.display()),
             Error::Unsupported { path, what } => write!(f, "{}: {what}", path.display()),
             Error::InvalidOption(message) => write!(f, "invalid option: {message}"),
+            Error::InvalidPartial(message) => write!(f, "invalid partial result: {message}"),
             Error::Cancelled => write!(f, "scan cancelled"),
             Error::Panic(message) => write!(f, "internal error (worker panicked): {message}"),
         }

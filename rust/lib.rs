@@ -18,7 +18,9 @@
 //! stdin), files are cut into units (`source`), each unit is streamed in
 //! fixed-size chunks (`stream`; compressed input decoded on its own thread,
 //! `readahead`) or, for EVTX, rendered record by record (`evtx`), and units
-//! run on a rayon pool; their partial aggregates merge exactly. `python.rs` (the `python` feature)
+//! run on a rayon pool; their partial aggregates merge exactly.
+//! `distributed` runs the same units one at a time for other machines, with
+//! partials that travel as bytes. `python.rs` (the `python` feature)
 //! is the only place that knows about Python.
 //!
 //! ```
@@ -47,6 +49,7 @@
 
 pub mod aggregate;
 pub mod detection;
+pub mod distributed;
 pub mod error;
 pub mod evtx;
 pub mod framer;

@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyType};
 
+use crate::aggregate::Partial;
 use crate::detection::Detection;
+use crate::distributed;
 use crate::error::Error;
 use crate::input::Input;
 use crate::scan::{scan_inputs, ScanOptions, ScanOutput};
@@ -44,7 +46,7 @@ fn to_py_err(error: Error) -> PyErr {
                 _ => PyOSError::new_err(args),
             }
         }
-        Error::InvalidOption(_) => PyValueError::new_err(message),
+        Error::InvalidOption(_) | Error::InvalidPartial(_) => PyValueError::new_err(message),
         Error::Cancelled => PyKeyboardInterrupt::new_err(message),
         Error::Decompress { .. } | Error::BadEvtx { .. } | Error::Unsupported { .. } | Error::Panic(_) => {
             ScanError::new_err(message)
@@ -52,19 +54,19 @@ fn to_py_err(error: Error) -> PyErr {
     }
 }
 
-/// Runs a scan detached from the interpreter. The scan runs on its own
-/// thread so that this one can wake every `SIGNAL_POLL`, attach briefly and
-/// let Python run its signal handlers; a pending KeyboardInterrupt cancels
-/// the workers (they stop at their next chunk) and is raised.
-fn run_detached(py: Python<'_>, inputs: Vec<Input>, options: ScanOptions) -> PyResult<ScanOutput> {
-    let detection = Detection::telegram_downloads();
+/// Runs `work` (a scan, or one unit of one) detached from the interpreter.
+/// It runs on its own thread so that this one can wake every
+/// `SIGNAL_POLL`, attach briefly and let Python run its signal handlers; a
+/// pending KeyboardInterrupt cancels the workers (they stop at their next
+/// chunk) and is raised.
+fn run_detached<T: Send>(py: Python<'_>, work: impl FnOnce(&AtomicBool) -> Result<T, Error> + Send) -> PyResult<T> {
     let cancel = AtomicBool::new(false);
     py.detach(|| {
         std::thread::scope(|scope| {
             let (done, finished) = mpsc::channel();
-            let (detection, options, cancel) = (&detection, &options, &cancel);
+            let cancel = &cancel;
             scope.spawn(move || {
-                let _ = done.send(scan_inputs(inputs, detection, options, cancel));
+                let _ = done.send(work(cancel));
             });
             loop {
                 match finished.recv_timeout(SIGNAL_POLL) {
@@ -133,10 +135,42 @@ fn to_input(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Input> {
 }
 
 type HitTuple = (Vec<String>, u64, i64, i64);
-type MalformedTuple = (String, u64, &'static str);
+type MalformedTuple = (String, u64, String);
 /// (path, format, bytes, skipped reason, damage offset, damage message)
 type InputTuple = (String, Option<&'static str>, u64, Option<String>, Option<u64>, Option<String>);
 type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>, Vec<InputTuple>, usize);
+/// A planned file: (path, size, [(start, owned_len)]).
+type PlannedTuple = (String, u64, Vec<(u64, u64)>);
+
+/// The output as `scan()` returns it. Malformed examples name their input
+/// from `output.inputs` (a local scan) or, where the output lists no inputs
+/// (merged partials of a distributed scan), from `paths`.
+fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, StatsTuple) {
+    let names: Vec<String> = if output.inputs.is_empty() {
+        paths.iter().map(|p| p.to_string_lossy().into_owned()).collect()
+    } else {
+        output.inputs.iter().map(|i| i.path.to_string_lossy().into_owned()).collect()
+    };
+    let examples = output
+        .malformed_examples
+        .into_iter()
+        .map(|m| (names[m.file_index].clone(), m.offset, m.reason.into_owned()))
+        .collect();
+    let inputs = output
+        .inputs
+        .iter()
+        .map(|i| {
+            let (offset, message) = i.damaged.clone().unzip();
+            (i.path.to_string_lossy().into_owned(), i.format, i.bytes, i.skipped.clone(), offset, message)
+        })
+        .collect();
+    let hits = output
+        .hits
+        .into_iter()
+        .map(|hit| (hit.values, hit.stats.count, hit.stats.first, hit.stats.last))
+        .collect();
+    (hits, (output.files, output.bytes, output.events, output.malformed, examples, inputs, output.files_skipped))
+}
 
 /// scan(inputs, threads, chunk_size, split_size) -> (hits, stats)
 ///
@@ -156,24 +190,99 @@ fn scan(
 ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
     let options = ScanOptions { threads, chunk_size, split_size };
     let inputs = inputs.iter().map(|item| to_input(py, item)).collect::<PyResult<Vec<_>>>()?;
-    let output = run_detached(py, inputs, options)?;
-    let name = |i: usize| output.inputs[i].path.to_string_lossy().into_owned();
-    let examples = output.malformed_examples.iter().map(|m| (name(m.file_index), m.offset, m.reason)).collect();
-    let inputs = output
-        .inputs
-        .iter()
-        .map(|i| {
-            let (offset, message) = i.damaged.clone().unzip();
-            (i.path.to_string_lossy().into_owned(), i.format, i.bytes, i.skipped.clone(), offset, message)
-        })
-        .collect();
-    let stats = (output.files, output.bytes, output.events, output.malformed, examples, inputs, output.files_skipped);
-    let hits = output
-        .hits
-        .into_iter()
-        .map(|hit| (hit.values, hit.stats.count, hit.stats.first, hit.stats.last))
-        .collect();
-    Ok((hits, stats))
+    let detection = Detection::telegram_downloads();
+    let output = run_detached(py, move |cancel| scan_inputs(inputs, &detection, &options, cancel))?;
+    Ok(output_tuples(output, &[]))
+}
+
+/// plan_path(path, split_size) -> [(path, size, [(start, owned_len)])]
+///
+/// The files `path` names and the units a scan cuts each into (ranges of
+/// at most `split_size` bytes where the encoding allows; `owned_len` is
+/// 2**64 - 1 for a whole file).
+#[pyfunction]
+fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<PlannedTuple>> {
+    if split_size == 0 {
+        return Err(PyValueError::new_err("split_size must be at least 1"));
+    }
+    let planned = run_detached(py, |_| distributed::plan_path(&path, split_size))?;
+    Ok(planned.into_iter().map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges)).collect())
+}
+
+/// scan_range(path, file_index, start, owned_len, chunk_size=0) -> Partial
+///
+/// Scans the unit of `path` whose event starts lie in
+/// `[start, start + owned_len)`; the file is number `file_index` of the scan.
+#[pyfunction]
+#[pyo3(signature = (path, file_index, start, owned_len, chunk_size=0))]
+fn scan_range(
+    py: Python<'_>,
+    path: PathBuf,
+    file_index: usize,
+    start: u64,
+    owned_len: u64,
+    chunk_size: usize,
+) -> PyResult<PartialResult> {
+    let detection = Detection::telegram_downloads();
+    let partial = run_detached(py, |cancel| {
+        distributed::scan_range(&path, file_index, start, owned_len, &detection, chunk_size, cancel)
+    })?;
+    Ok(PartialResult { partial })
+}
+
+/// The result of scanning some units of a scan: merge them, then `finish`.
+/// Pickles as its compact bytes.
+#[pyclass(module = "sysmon_hunt._native", name = "Partial")]
+struct PartialResult {
+    partial: Partial,
+}
+
+#[pymethods]
+impl PartialResult {
+    /// Partial(data=None): empty, or the partial that `to_bytes()` gave.
+    #[new]
+    #[pyo3(signature = (data=None))]
+    fn new(data: Option<&[u8]>) -> PyResult<Self> {
+        let partial = match data {
+            None => Partial::default(),
+            Some(bytes) => distributed::partial_from_bytes(bytes).map_err(to_py_err)?,
+        };
+        Ok(PartialResult { partial })
+    }
+
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &distributed::partial_to_bytes(&self.partial))
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyType>, (Bound<'py, PyBytes>,)) {
+        (slf.get_type(), (slf.borrow().to_bytes(slf.py()),))
+    }
+
+    /// Folds `other` into this one (count +, first min, last max).
+    fn merge(&mut self, other: &Self) {
+        self.partial.merge(other.partial.clone());
+    }
+
+    #[getter]
+    fn events(&self) -> u64 {
+        self.partial.events
+    }
+
+    #[getter]
+    fn malformed(&self) -> u64 {
+        self.partial.malformed
+    }
+
+    /// finish(paths, sizes) -> (hits, stats), as `scan()` returns them, for
+    /// a scan of the files `paths` (numbered in that order) of `sizes` bytes.
+    fn finish(&self, paths: Vec<PathBuf>, sizes: Vec<u64>) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
+        if paths.len() != sizes.len() {
+            return Err(PyValueError::new_err("paths and sizes differ in length"));
+        }
+        let detection = Detection::telegram_downloads();
+        let output = distributed::finish(self.partial.clone(), &sizes, &detection).map_err(to_py_err)?;
+        Ok(output_tuples(output, &paths))
+    }
 }
 
 /// The by-fields of the built-in detection, in output order.
@@ -186,6 +295,10 @@ fn by_fields() -> Vec<String> {
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(scan, module)?)?;
     module.add_function(wrap_pyfunction!(by_fields, module)?)?;
+    module.add_function(wrap_pyfunction!(plan_path, module)?)?;
+    module.add_function(wrap_pyfunction!(scan_range, module)?)?;
+    module.add_class::<PartialResult>()?;
+    module.add("WHOLE_FILE", distributed::WHOLE_FILE)?;
     module.add("ScanError", module.py().get_type::<ScanError>())?;
     Ok(())
 }

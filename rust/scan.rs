@@ -12,7 +12,7 @@ use crate::detection::Detection;
 use crate::error::{Error, Result};
 use crate::evtx::scan_evtx_unit;
 use crate::input::{expand, Input, Planned};
-use crate::source::{plan_units, Unit};
+use crate::source::{plan_units, Source, Unit};
 use crate::stream::{scan_unit, Matcher, ReadFailure, Scratch, UnitPosition};
 
 /// How to scan. `Default` is what users want; the sizes exist for tuning and
@@ -98,14 +98,95 @@ pub fn scan(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, can
 
 /// [`scan`] over files, directories, `-` (stdin) and open streams.
 pub fn scan_inputs(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
-    // A panic is a bug, but it must reach the caller as an error, never
-    // unwind into Python or abort the process.
-    panic::catch_unwind(AssertUnwindSafe(|| scan_files(inputs, detection, options, cancel)))
-        .map_err(|payload| Error::Panic(panic_message(payload.as_ref())))?
+    catch_panics(|| scan_files(inputs, detection, options, cancel))
+}
+
+/// Runs `work`, turning a panic into [`Error::Panic`]. A panic is a bug,
+/// but it must reach the caller as an error, never unwind into Python or
+/// abort the process.
+pub fn catch_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+    panic::catch_unwind(AssertUnwindSafe(work)).map_err(|payload| Error::Panic(panic_message(payload.as_ref())))?
+}
+
+/// Opens and sniffs every input, then cuts them into units of at most
+/// `split_size` bytes where the encoding allows (0 = the default size).
+pub fn plan(paths: &[PathBuf], split_size: u64) -> Result<(Vec<Source>, Vec<Unit>)> {
+    let split_size = if split_size == 0 { DEFAULT_SPLIT_SIZE } else { split_size };
+    let sources = paths.iter().map(|p| Source::inspect(p)).collect::<Result<Vec<_>>>()?;
+    let units = plan_units(&sources, split_size);
+    Ok((sources, units))
+}
+
+/// Scans one unit of `source` (whose index among the scan's files is
+/// `unit.file_index`) into a partial result. `chunk_size` 0 = the default.
+/// A damaged compressed stream is an error here ([`Error::Decompress`]);
+/// a local scan keeps what came before the damage instead.
+pub fn scan_one_unit(
+    matcher: &Matcher<'_>,
+    scratch: &mut Scratch,
+    source: &Source,
+    unit: &Unit,
+    chunk_size: usize,
+    cancel: &AtomicBool,
+) -> Result<Partial> {
+    let outcome = scan_unit_keeping_damage(matcher, scratch, source, unit, chunk_size, cancel)?;
+    if let Some(damage) = outcome.damage.into_iter().next() {
+        let message = format!("{} (at decompressed offset {})", damage.message, damage.offset);
+        let error = std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+        return Err(Error::Decompress { path: source.path.clone(), source: error });
+    }
+    Ok(outcome.partial)
+}
+
+/// Scans one unit into a partial result, with the damage it met: a
+/// damaged compressed stream ends the unit, what came before it counts.
+fn scan_unit_keeping_damage(
+    matcher: &Matcher<'_>,
+    scratch: &mut Scratch,
+    source: &Source,
+    unit: &Unit,
+    chunk_size: usize,
+    cancel: &AtomicBool,
+) -> Result<Outcome> {
+    let chunk_size = if chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { chunk_size };
+    let mut outcome = Outcome::default();
+    let result = if source.is_evtx() {
+        scan_evtx_unit(matcher, scratch, source, unit, cancel, &mut outcome.partial)
+    } else {
+        let reader = source.open_at(unit.start)?;
+        let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
+        scan_unit(matcher, scratch, reader, position, chunk_size, cancel, &mut outcome.partial)
+    };
+    match result {
+        Ok(()) => {}
+        Err(ReadFailure::Cancelled) => return Err(Error::Cancelled),
+        // Everything before the break was scanned: keep it, report the break.
+        Err(ReadFailure::Io(error, offset)) if source.is_damage(&error) => {
+            outcome.damage.push(Damage { file_index: unit.file_index, offset, message: error.to_string() });
+        }
+        Err(ReadFailure::Io(error, offset)) => return Err(source.read_error(error, offset)),
+    }
+    Ok(outcome)
+}
+
+impl ScanOutput {
+    /// The output of a scan of `files` inputs, `bytes` on disk in all, whose
+    /// units' partial results were merged into `merged`. It lists no inputs.
+    pub fn from_partial(files: usize, bytes: u64, merged: Partial) -> Self {
+        ScanOutput {
+            files,
+            bytes,
+            events: merged.events,
+            malformed: merged.malformed,
+            malformed_examples: merged.examples.clone(),
+            inputs: Vec::new(),
+            files_skipped: 0,
+            hits: merged.into_hits(),
+        }
+    }
 }
 
 fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
-    let chunk_size = if options.chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { options.chunk_size };
     let split_size = if options.split_size == 0 { DEFAULT_SPLIT_SIZE } else { options.split_size };
     let planned = expand(inputs)?;
     // Sources are the scanned inputs; `input_of[i]` is source i's place in `planned`.
@@ -122,25 +203,7 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
     let matcher = Matcher::new(&compiled);
 
     let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Outcome> {
-        let source = &sources[unit.file_index];
-        let mut outcome = Outcome::default();
-        let result = if source.is_evtx() {
-            scan_evtx_unit(&matcher, scratch, source, unit, cancel, &mut outcome.partial)
-        } else {
-            let reader = source.open_at(unit.start)?;
-            let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
-            scan_unit(&matcher, scratch, reader, position, chunk_size, cancel, &mut outcome.partial)
-        };
-        match result {
-            Ok(()) => {}
-            Err(ReadFailure::Cancelled) => return Err(Error::Cancelled),
-            // Everything before the break was scanned: keep it, report the break.
-            Err(ReadFailure::Io(error, offset)) if source.is_damage(&error) => {
-                outcome.damage.push(Damage { file_index: unit.file_index, offset, message: error.to_string() });
-            }
-            Err(ReadFailure::Io(error, offset)) => return Err(source.read_error(error, offset)),
-        }
-        Ok(outcome)
+        scan_unit_keeping_damage(&matcher, scratch, &sources[unit.file_index], unit, options.chunk_size, cancel)
     };
 
     let run_all_units = || -> Result<Outcome> {

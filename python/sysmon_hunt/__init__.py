@@ -7,7 +7,8 @@ over raw Windows Sysmon XML logs, with a Rust core.
     ...     print(hit.Computer, hit.TargetFilename, hit.count, hit.firstTime)
 
 `scan()` is a thin layer over the native core; `sysmon_hunt.reference.scan()`
-is the slow pure-Python oracle with the same signature and result.
+is the slow pure-Python oracle with the same signature and result, and
+`sysmon_hunt.dask.scan()` gives the same result on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -101,12 +102,19 @@ def scan(
     came before the damage is scanned and `stats.inputs` says where it is.
     """
     path_list = _path_list(paths)
-    raw_hits, (files, nbytes, events, malformed, examples, inputs, skipped) = _native.scan(
+    native = _native.scan(
         path_list,
         _check_size("threads", threads),
         _check_size("chunk_size", chunk_size),
         _check_size("split_size", split_size),
     )
+    return _result_from_native(native)
+
+
+def _result_from_native(native) -> ScanResult:
+    """The `ScanResult` of the core's `(hits, stats)` tuples (from a local
+    scan, or from merged partial results of a distributed one)."""
+    raw_hits, (files, nbytes, events, malformed, examples, inputs, skipped) = native
     hits = [
         Hit(*values, count, _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last))
         for values, count, first, last in raw_hits

@@ -9,6 +9,7 @@ HitTuple = Tuple[List[str], int, int, int]
 MalformedTuple = Tuple[str, int, str]
 InputTuple = Tuple[str, Optional[str], int, Optional[str], Optional[int], Optional[str]]
 StatsTuple = Tuple[int, int, int, int, List[MalformedTuple], List[InputTuple], int]
+PlannedFile = Tuple[str, int, List[Tuple[int, int]]]
 
 def scan(
     inputs: List[Union[str, Any]], threads: int = 0, chunk_size: int = 0, split_size: int = 0
@@ -20,3 +21,28 @@ def scan(
 
 def by_fields() -> List[str]:
     """The by-fields of the built-in detection, in output order."""
+
+#: The owned_len of a unit that is a whole file (2**64 - 1).
+WHOLE_FILE: int
+
+def plan_path(path: str, split_size: int) -> List[PlannedFile]:
+    """The files `path` names as (path, size, [(start, owned_len)]): the units
+    a scan cuts each into (owned_len 2**64 - 1 for a whole file)."""
+
+def scan_range(path: str, file_index: int, start: int, owned_len: int, chunk_size: int = 0) -> Partial:
+    """Scans the events of `path` whose `<Event` starts lie in
+    [start, start + owned_len); the file is number `file_index` of the scan."""
+
+class Partial:
+    """A mergeable partial result; pickles as its compact bytes."""
+
+    def __init__(self, data: Optional[bytes] = None) -> None: ...
+    def to_bytes(self) -> bytes: ...
+    def merge(self, other: Partial) -> None:
+        """Folds `other` in: count +, first min, last max, stats summed."""
+    @property
+    def events(self) -> int: ...
+    @property
+    def malformed(self) -> int: ...
+    def finish(self, paths: List[str], sizes: List[int]) -> Tuple[List[HitTuple], StatsTuple]:
+        """(hits, stats) as `scan()` returns them, for files numbered as `paths`."""

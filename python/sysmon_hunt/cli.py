@@ -1,6 +1,7 @@
 """The command line: ``sysmon-hunt scan [PATH ...] [--sample] [--format ...]``.
 
-Runs the detection over Sysmon XML logs and prints one row per hit, in
+Runs the detection over Sysmon XML logs (here, or on a Dask cluster with
+``--dask``) and prints one row per hit, in
 Splunk's column order (``results.COLUMNS``), on stdout; a summary goes to
 stderr. Exit status: 0 on success (with or without hits), 2 on a usage error,
 an unreadable file or a failed scan, 130 when interrupted. A closed stdout
@@ -22,6 +23,9 @@ from typing import Callable, List, Optional, Sequence, TextIO
 
 from . import ScanError, sample_path
 from . import scan as native_scan
+from .dask import IncompleteScanError, UnitFailure
+from .dask import connect as dask_connect
+from .dask import scan as dask_scan
 from .results import COLUMNS, Hit, ScanResult
 
 PROG = "sysmon-hunt"
@@ -198,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="worker threads (default 0: one per CPU)")
     scan.add_argument("--reference", action="store_true",
                       help="use the slow pure-Python reference implementation (for checking)")
+    scan.add_argument("--dask", metavar="ADDRESS",
+                      help="scan on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
+                      "to start N worker processes here; workers read the PATHs themselves "
+                      "(needs pip install 'sysmon-hunt[dask]')")
     scan.add_argument("-q", "--quiet", action="store_true",
                       help="print no summary on stderr")
     parser.set_defaults(scan_parser=scan)
@@ -273,15 +281,36 @@ def _stdout(fmt: str) -> TextIO:
     return out
 
 
+def _scan_on_cluster(address: str, paths: List[str]) -> ScanResult:
+    """`sysmon_hunt.dask.scan()` on the cluster at `address`; failed units
+    come back inside `IncompleteScanError` with the others' result."""
+    try:
+        with dask_connect(address) as client:
+            return dask_scan(paths, client=client)
+    except (ImportError, ValueError) as error:
+        raise CliError(str(error)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     paths = [str(p) for p in args.paths]
     if args.sample:
         paths.append(str(sample_path()))
-    for path in paths:
-        check_readable(path)
+    if args.dask is not None and args.reference:
+        raise CliError("--dask and --reference cannot be combined")
+    if args.dask is None:
+        # On a cluster the workers open the files; they may not be here.
+        for path in paths:
+            check_readable(path)
     scan = _scanner(args.reference)
+    failed_units: Sequence[UnitFailure] = ()
     try:
-        result = scan(paths, threads=args.threads)
+        if args.dask is not None:
+            result = _scan_on_cluster(args.dask, paths)
+        else:
+            result = scan(paths, threads=args.threads)
+    except IncompleteScanError as incomplete:
+        # Print what the other units found, then which units failed.
+        result, failed_units = incomplete.result, incomplete.failures
     except SCAN_ERRORS as error:
         raise CliError(_describe(error)) from None
 
@@ -303,6 +332,9 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         sys.stderr.write("\n".join(problems) + "\n")
         sys.stderr.flush()
+    if failed_units:
+        sys.stderr.write("".join("%s: failed: %s\n" % (PROG, unit) for unit in failed_units))
+    if problems or failed_units:
         return 2
     return 0
 

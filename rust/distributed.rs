@@ -1,0 +1,238 @@
+//! Scanning across machines: the units of a local scan, planned and scanned
+//! one at a time where the files are, with partial results that travel as
+//! bytes and merge exactly.
+//!
+//! A coordinator plans each input ([`plan_path`]), numbers the planned files
+//! in input order, hands each range to a worker ([`scan_range`]), and merges
+//! the partial results it gets back ([`Partial::merge`], then [`finish`]).
+//! Workers open the files themselves, by path. Because files are numbered
+//! as a local scan numbers them and units are cut by the same rule, the
+//! result is the local scan's, whatever the split or the number of workers.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use crate::aggregate::Partial;
+use crate::detection::Detection;
+use crate::error::{Error, Result};
+use crate::scan::{catch_panics, plan, scan_one_unit, ScanOutput};
+use crate::source::{Source, Unit};
+use crate::stream::{Matcher, Scratch};
+
+/// The `owned_len` of a unit that is a whole file.
+pub const WHOLE_FILE: u64 = u64::MAX;
+
+/// One planned input file: its path, its size on disk, and its units as
+/// `(start, owned_len)`: an event belongs to the unit whose
+/// `[start, start + owned_len)` holds its `<Event` start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedFile {
+    pub path: PathBuf,
+    pub size: u64,
+    pub ranges: Vec<(u64, u64)>,
+}
+
+/// Plans `path` by the rules of a local scan: the files it names, each cut
+/// into ranges of at most `split_size` bytes where its encoding allows.
+pub fn plan_path(path: &Path, split_size: u64) -> Result<Vec<PlannedFile>> {
+    catch_panics(|| {
+        let (sources, units) = plan(&[path.to_path_buf()], split_size)?;
+        Ok(sources
+            .iter()
+            .enumerate()
+            .map(|(index, source)| PlannedFile {
+                path: source.path.clone(),
+                size: source.size,
+                ranges: units.iter().filter(|u| u.file_index == index).map(|u| (u.start, u.owned_len)).collect(),
+            })
+            .collect())
+    })
+}
+
+/// Scans the unit of `path` that owns `[start, start + owned_len)`
+/// ([`WHOLE_FILE`] for all of it). `file_index` is the file's number in
+/// the whole scan, which orders malformed examples when partials merge.
+pub fn scan_range(
+    path: &Path,
+    file_index: usize,
+    start: u64,
+    owned_len: u64,
+    detection: &Detection,
+    chunk_size: usize,
+    cancel: &AtomicBool,
+) -> Result<Partial> {
+    catch_panics(|| {
+        let source = Source::inspect(path)?;
+        let whole = start == 0 && owned_len == WHOLE_FILE;
+        if !whole && !source.is_splittable() {
+            // Planned as plain UTF-8 somewhere, compressed or UTF-16 here.
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                what: "planned as a byte range but must be read whole (compressed or UTF-16): \
+                       did the file change, or differ between machines?",
+            });
+        }
+        let compiled = detection.compile();
+        let matcher = Matcher::new(&compiled);
+        let unit = Unit { file_index, start, owned_len };
+        scan_one_unit(&matcher, &mut Scratch::new(), &source, &unit, chunk_size, cancel)
+    })
+}
+
+/// Leads every serialized partial: what the bytes are and the layout's
+/// version, so that bytes from another version of the core are refused
+/// rather than misread.
+const PARTIAL_HEADER: &[u8] = b"sysmon-hunt partial v1\n";
+
+/// A partial result as compact bytes (postcard).
+pub fn partial_to_bytes(partial: &Partial) -> Vec<u8> {
+    let bytes = PARTIAL_HEADER.to_vec();
+    // Serializing plain data into a Vec cannot fail.
+    postcard::to_extend(partial, bytes).expect("a partial result always serializes")
+}
+
+/// The partial result that [`partial_to_bytes`] made.
+pub fn partial_from_bytes(bytes: &[u8]) -> Result<Partial> {
+    let body = bytes
+        .strip_prefix(PARTIAL_HEADER)
+        .ok_or_else(|| Error::InvalidPartial("not a serialized partial result of this version".to_string()))?;
+    let (partial, rest) =
+        postcard::take_from_bytes::<Partial>(body).map_err(|e| Error::InvalidPartial(format!("cannot decode: {e}")))?;
+    if !rest.is_empty() {
+        return Err(Error::InvalidPartial(format!("{} bytes after the end", rest.len())));
+    }
+    Ok(partial)
+}
+
+/// The output of a scan whose units' partials were merged into `merged`:
+/// `file_sizes` are the planned files' sizes in file-number order, and
+/// `detection` the one every unit was scanned for.
+pub fn finish(merged: Partial, file_sizes: &[u64], detection: &Detection) -> Result<ScanOutput> {
+    if let Some(example) = merged.examples.iter().find(|e| e.file_index >= file_sizes.len()) {
+        return Err(Error::InvalidPartial(format!(
+            "a malformed event in file {} of {}",
+            example.file_index,
+            file_sizes.len()
+        )));
+    }
+    if !merged.groups_have_fields(detection.by_fields.len()) {
+        return Err(Error::InvalidPartial(format!(
+            "a group without {} by-field values",
+            detection.by_fields.len()
+        )));
+    }
+    Ok(ScanOutput::from_partial(file_sizes.len(), file_sizes.iter().sum(), merged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HIT: &str = "<Event><System><Provider Name='Microsoft-Windows-Sysmon'/><EventID>15</EventID>\
+        <TimeCreated SystemTime='2021-04-28T20:11:3{s}Z'/><Computer>{c}</Computer></System>\
+        <EventData><Data Name='ProcessId'>1</Data><Data Name='Image'>C:\\Telegram.exe</Data>\
+        <Data Name='TargetFilename'>C:\\x.exe:Zone.Identifier</Data><Data Name='Hash'>MD5=0</Data></EventData></Event>";
+
+    fn hit(computer: &str, second: u8) -> String {
+        HIT.replace("{c}", computer).replace("{s}", &second.to_string())
+    }
+
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, contents: &[u8]) -> Self {
+            let path = std::env::temp_dir().join(format!("sysmon-hunt-distributed-{}-{name}", std::process::id()));
+            std::fs::write(&path, contents).unwrap();
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// Plans, scans every range, ships each partial through bytes, merges.
+    fn scan_in_ranges(files: &[&Path], split_size: u64) -> ScanOutput {
+        let detection = Detection::telegram_downloads();
+        let cancel = AtomicBool::new(false);
+        let planned: Vec<PlannedFile> = files.iter().flat_map(|p| plan_path(p, split_size).unwrap()).collect();
+        let mut merged = Partial::default();
+        for (index, file) in planned.iter().enumerate().rev() {
+            for &(start, owned_len) in file.ranges.iter().rev() {
+                let partial = scan_range(&file.path, index, start, owned_len, &detection, 7, &cancel).unwrap();
+                merged.merge(partial_from_bytes(&partial_to_bytes(&partial)).unwrap());
+            }
+        }
+        let sizes: Vec<u64> = planned.iter().map(|f| f.size).collect();
+        finish(merged, &sizes, &detection).unwrap()
+    }
+
+    #[test]
+    fn ranges_merged_in_any_order_equal_the_local_scan() {
+        let one = format!("{}\n<Event><a></b></Event>\n{}\n{}", hit("a", 1), hit("b", 2), &hit("c", 3)[..90]);
+        let two = format!("junk <Event>\n{}\r\n{}", hit("a", 0), hit("a", 9));
+        let (one, two) = (TempFile::new("one.log", one.as_bytes()), TempFile::new("two.log", two.as_bytes()));
+        let paths = vec![one.0.clone(), two.0.clone()];
+        let local = crate::scan::scan(&paths, &Detection::telegram_downloads(), &Default::default(), &AtomicBool::new(false))
+            .unwrap();
+        assert_eq!(local.hits.len(), 2);
+        assert_eq!((local.events, local.malformed), (7, 2));
+        for split_size in [1, 2, 5, 50, 100, 1000, 1 << 20] {
+            let ranged = scan_in_ranges(&[&one.0, &two.0], split_size);
+            assert_eq!(ranged.hits, local.hits, "split {split_size}");
+            assert_eq!(ranged.malformed_examples, local.malformed_examples, "split {split_size}");
+            assert_eq!(
+                (ranged.files, ranged.bytes, ranged.events, ranged.malformed),
+                (local.files, local.bytes, local.events, local.malformed),
+                "split {split_size}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_gzip_file_is_one_unit() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(hit("z", 1).repeat(20).as_bytes()).unwrap();
+        let file = TempFile::new("one.log.gz", &encoder.finish().unwrap());
+        let planned = plan_path(&file.0, 1).unwrap();
+        assert_eq!(planned.len(), 1);
+        assert_eq!(planned[0].ranges, vec![(0, WHOLE_FILE)]);
+        let cancel = AtomicBool::new(false);
+        let detection = Detection::telegram_downloads();
+        let error = scan_range(&file.0, 0, 1, 5, &detection, 0, &cancel).unwrap_err();
+        assert!(error.to_string().contains("must be read whole"), "{error}");
+        assert_eq!(scan_in_ranges(&[&file.0], 1).hits[0].stats.count, 20);
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_partial_are_refused() {
+        let mut partial = Partial::default();
+        partial.add_hit(["h", "15", "i", "1", "t", "x"], 5);
+        partial.add_malformed(0, 3, "why");
+        let bytes = partial_to_bytes(&partial);
+        for bad in [&b""[..], b"junk", &bytes[..bytes.len() - 1], &bytes[1..]] {
+            assert!(matches!(partial_from_bytes(bad), Err(Error::InvalidPartial(_))));
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(partial_from_bytes(&longer), Err(Error::InvalidPartial(_))));
+        let back = partial_from_bytes(&bytes).unwrap();
+        assert_eq!((back.events, back.malformed, back.examples.clone()), (0, 1, partial.examples.clone()));
+        assert_eq!(back.into_hits(), partial.into_hits());
+    }
+
+    #[test]
+    fn partials_that_do_not_fit_the_scan_are_refused() {
+        let detection = Detection::telegram_downloads();
+        let mut partial = Partial::default();
+        partial.add_malformed(1, 3, "why");
+        assert!(matches!(finish(partial.clone(), &[10], &detection), Err(Error::InvalidPartial(_))));
+        assert!(finish(partial, &[10, 20], &detection).is_ok());
+        let mut short_key = Partial::default();
+        short_key.add_hit(["only", "two"], 1);
+        assert!(matches!(finish(short_key, &[10], &detection), Err(Error::InvalidPartial(_))));
+    }
+}
