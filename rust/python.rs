@@ -20,7 +20,7 @@ use crate::detection::Detection;
 use crate::distributed;
 use crate::error::Error;
 use crate::input::Input;
-use crate::scan::{scan_inputs, ScanOptions, ScanOutput};
+use crate::scan::{scan_inputs, InputReport, ScanOptions, ScanOutput};
 use crate::source::ReaderFailed;
 
 // Named for where users meet it: `sysmon_hunt.ScanError`.
@@ -137,10 +137,10 @@ fn to_input(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Input> {
 type HitTuple = (Vec<String>, u64, i64, i64);
 type MalformedTuple = (String, u64, String);
 /// (path, format, bytes, skipped reason, damage offset, damage message)
-type InputTuple = (String, Option<&'static str>, u64, Option<String>, Option<u64>, Option<String>);
+type InputTuple = (String, Option<String>, u64, Option<String>, Option<u64>, Option<String>);
 type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>, Vec<InputTuple>, usize);
-/// A planned file: (path, size, [(start, owned_len)]).
-type PlannedTuple = (String, u64, Vec<(u64, u64)>);
+/// A planned file: (path, size, [(start, owned_len)], format).
+type PlannedTuple = (String, u64, Vec<(u64, u64)>, &'static str);
 
 /// The output as `scan()` returns it. Malformed examples name their input
 /// from `output.inputs` (a local scan) or, where the output lists no inputs
@@ -161,7 +161,7 @@ fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, Stats
         .iter()
         .map(|i| {
             let (offset, message) = i.damaged.clone().unzip();
-            (i.path.to_string_lossy().into_owned(), i.format, i.bytes, i.skipped.clone(), offset, message)
+            (i.path.to_string_lossy().into_owned(), i.format.clone(), i.bytes, i.skipped.clone(), offset, message)
         })
         .collect();
     let hits = output
@@ -206,7 +206,7 @@ fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<Pla
         return Err(PyValueError::new_err("split_size must be at least 1"));
     }
     let planned = run_detached(py, |_| distributed::plan_path(&path, split_size))?;
-    Ok(planned.into_iter().map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges)).collect())
+    Ok(planned.into_iter().map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges, f.format)).collect())
 }
 
 /// scan_range(path, file_index, start, owned_len, chunk_size=0) -> Partial
@@ -273,14 +273,35 @@ impl PartialResult {
         self.partial.malformed
     }
 
-    /// finish(paths, sizes) -> (hits, stats), as `scan()` returns them, for
-    /// a scan of the files `paths` (numbered in that order) of `sizes` bytes.
-    fn finish(&self, paths: Vec<PathBuf>, sizes: Vec<u64>) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
-        if paths.len() != sizes.len() {
-            return Err(PyValueError::new_err("paths and sizes differ in length"));
+    /// finish(paths, sizes, formats=None) -> (hits, stats), as `scan()`
+    /// returns them, for a scan of the files `paths` (numbered in that
+    /// order) of `sizes` bytes; `formats` (from the plan) fill `stats.inputs`.
+    #[pyo3(signature = (paths, sizes, formats=None))]
+    fn finish(
+        &self,
+        paths: Vec<PathBuf>,
+        sizes: Vec<u64>,
+        formats: Option<Vec<String>>,
+    ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
+        if paths.len() != sizes.len() || formats.as_ref().is_some_and(|f| f.len() != paths.len()) {
+            return Err(PyValueError::new_err("paths, sizes and formats differ in length"));
         }
         let detection = Detection::telegram_downloads();
-        let output = distributed::finish(self.partial.clone(), &sizes, &detection).map_err(to_py_err)?;
+        let mut output = distributed::finish(self.partial.clone(), &sizes, &detection).map_err(to_py_err)?;
+        if let Some(formats) = formats {
+            output.inputs = paths
+                .iter()
+                .zip(&sizes)
+                .zip(formats)
+                .map(|((path, &bytes), format)| InputReport {
+                    path: path.clone(),
+                    format: Some(format),
+                    bytes,
+                    skipped: None,
+                    damaged: None,
+                })
+                .collect();
+        }
         Ok(output_tuples(output, &paths))
     }
 }

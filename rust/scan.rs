@@ -55,7 +55,7 @@ pub struct ScanOutput {
 pub struct InputReport {
     pub path: PathBuf,
     /// The detected format (see [`crate::source::Format::name`]); `None` if skipped.
-    pub format: Option<&'static str>,
+    pub format: Option<String>,
     /// Bytes read from disk or the stream.
     pub bytes: u64,
     /// Why the input was not scanned.
@@ -239,7 +239,7 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         .map(|entry| match entry {
             Planned::Scan(source) => InputReport {
                 path: source.path.clone(),
-                format: Some(source.format.name()),
+                format: Some(source.format.name().to_string()),
                 bytes: source.bytes(),
                 skipped: None,
                 damaged: None,

@@ -85,3 +85,17 @@ def test_a_damaged_chunk_in_the_middle_costs_only_that_chunk(corpus_dir: Path, t
     whole = sysmon_hunt.scan(corpus_dir / CASIMKHAN)
     assert 0 < result.stats.events < whole.stats.events
     assert [(m.offset, "chunk" in m.reason) for m in result.stats.malformed_examples] == [(chunk3, True)]
+
+
+def test_evtx_in_planned_ranges_merges_to_the_whole_scan(corpus_dir: Path) -> None:
+    """The distributed path plans EVTX by chunk ranges; merged, they are the local scan."""
+    from sysmon_hunt import _native, _result_from_native
+
+    path = str(corpus_dir / SYSMON_2017)
+    ((planned, size, ranges, planned_format),) = _native.plan_path(path, 5 * CHUNK * 32)
+    assert (planned, planned_format) == (path, "evtx") and len(ranges) > 1
+    merged = _native.Partial()
+    for start, owned in reversed(ranges):
+        merged.merge(_native.scan_range(path, 0, start, owned))
+    split = _result_from_native(merged.finish([path], [size], [planned_format]))
+    assert split == sysmon_hunt.scan(path)

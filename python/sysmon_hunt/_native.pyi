@@ -9,7 +9,7 @@ HitTuple = Tuple[List[str], int, int, int]
 MalformedTuple = Tuple[str, int, str]
 InputTuple = Tuple[str, Optional[str], int, Optional[str], Optional[int], Optional[str]]
 StatsTuple = Tuple[int, int, int, int, List[MalformedTuple], List[InputTuple], int]
-PlannedFile = Tuple[str, int, List[Tuple[int, int]]]
+PlannedFile = Tuple[str, int, List[Tuple[int, int]], str]
 
 def scan(
     inputs: List[Union[str, Any]], threads: int = 0, chunk_size: int = 0, split_size: int = 0
@@ -26,8 +26,9 @@ def by_fields() -> List[str]:
 WHOLE_FILE: int
 
 def plan_path(path: str, split_size: int) -> List[PlannedFile]:
-    """The files `path` names as (path, size, [(start, owned_len)]): the units
-    a scan cuts each into (owned_len 2**64 - 1 for a whole file)."""
+    """The files `path` names as (path, size, [(start, owned_len)], format):
+    the units a scan cuts each into (owned_len 2**64 - 1 for a whole file)
+    and the detected format, as `stats.inputs` names it."""
 
 def scan_range(path: str, file_index: int, start: int, owned_len: int, chunk_size: int = 0) -> Partial:
     """Scans the events of `path` whose `<Event` starts lie in
@@ -44,5 +45,8 @@ class Partial:
     def events(self) -> int: ...
     @property
     def malformed(self) -> int: ...
-    def finish(self, paths: List[str], sizes: List[int]) -> Tuple[List[HitTuple], StatsTuple]:
-        """(hits, stats) as `scan()` returns them, for files numbered as `paths`."""
+    def finish(
+        self, paths: List[str], sizes: List[int], formats: Optional[List[str]] = None
+    ) -> Tuple[List[HitTuple], StatsTuple]:
+        """(hits, stats) as `scan()` returns them, for files numbered as
+        `paths`; `formats` (from the plan) fill `stats.inputs`."""
