@@ -281,7 +281,7 @@ fn pieces(c: &mut Criterion) {
             b.iter(|| {
                 let mut partial = Partial::default();
                 for (by, time) in black_box(&hits) {
-                    partial.add_hit(by.iter().map(String::as_str), *time);
+                    partial.add_hit(by.iter().map(String::as_str), *time, None);
                 }
                 partial.into_hits().len()
             })
@@ -327,7 +327,7 @@ fn gzip(c: &mut Criterion) {
     let source = Source::inspect(&gz).unwrap();
     assert_eq!(source.format.name(), "gzip+xml");
     let decompress = || {
-        let mut reader = source.open_at(0).unwrap();
+        let mut reader = source.open_at(0, None).unwrap();
         let mut buffer = vec![0u8; 1 << 20];
         let mut total = 0u64;
         loop {

@@ -5,7 +5,7 @@
 //! depends on how the work was split.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,11 +24,41 @@ pub const MAX_MALFORMED_EXAMPLES: usize = 10;
 /// before every other character, ordering joined keys orders the tuples.
 const KEY_SEPARATOR: char = '\0';
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupStats {
     pub count: u64,
     pub first: Micros,
     pub last: Micros,
+    /// Distinct values of the detection's `distinct` field (empty when it
+    /// has none); merging is set union, so it stays exact however work is split.
+    pub distinct: BTreeSet<String>,
+}
+
+impl GroupStats {
+    fn new(time: Micros, distinct: Option<&str>) -> GroupStats {
+        let mut group = GroupStats { count: 1, first: time, last: time, distinct: BTreeSet::new() };
+        group.distinct.extend(distinct.map(str::to_string));
+        group
+    }
+
+    fn add(&mut self, time: Micros, distinct: Option<&str>) {
+        self.count += 1;
+        self.first = self.first.min(time);
+        self.last = self.last.max(time);
+        if let Some(value) = distinct {
+            // Checked first: a group's events nearly always share their value.
+            if !self.distinct.contains(value) {
+                self.distinct.insert(value.to_string());
+            }
+        }
+    }
+
+    fn merge(&mut self, other: GroupStats) {
+        self.count += other.count;
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        self.distinct.extend(other.distinct);
+    }
 }
 
 /// A malformed event: which file, where its `<Event` starts in the file's
@@ -63,8 +93,9 @@ pub struct Partial {
 }
 
 impl Partial {
-    /// Counts one matching event with by-field `values` at `time`.
-    pub fn add_hit<'v>(&mut self, values: impl IntoIterator<Item = &'v str>, time: Micros) {
+    /// Counts one matching event with by-field `values` at `time`, and its
+    /// value of the detection's `distinct` field, if any.
+    pub fn add_hit<'v>(&mut self, values: impl IntoIterator<Item = &'v str>, time: Micros, distinct: Option<&str>) {
         self.key.clear();
         for (i, value) in values.into_iter().enumerate() {
             if i > 0 {
@@ -73,13 +104,9 @@ impl Partial {
             self.key.push_str(value);
         }
         match self.groups.get_mut(self.key.as_str()) {
-            Some(group) => {
-                group.count += 1;
-                group.first = group.first.min(time);
-                group.last = group.last.max(time);
-            }
+            Some(group) => group.add(time, distinct),
             None => {
-                self.groups.insert(self.key.clone(), GroupStats { count: 1, first: time, last: time });
+                self.groups.insert(self.key.clone(), GroupStats::new(time, distinct));
             }
         }
     }
@@ -108,14 +135,12 @@ impl Partial {
 
     fn merge_groups(&mut self, groups: Groups) {
         for (key, stats) in groups {
-            self.groups
-                .entry(key)
-                .and_modify(|g| {
-                    g.count += stats.count;
-                    g.first = g.first.min(stats.first);
-                    g.last = g.last.max(stats.last);
-                })
-                .or_insert(stats);
+            match self.groups.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut group) => group.get_mut().merge(stats),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(stats);
+                }
+            }
         }
     }
 
@@ -143,26 +168,29 @@ mod tests {
     #[test]
     fn merge_is_exact_and_ordered() {
         let mut a = Partial::default();
-        a.add_hit(["h", "b"], 5);
-        a.add_hit(["h", "b"], 1);
+        a.add_hit(["h", "b"], 5, Some("u2"));
+        a.add_hit(["h", "b"], 1, None);
         let mut b = Partial::default();
-        b.add_hit(["h", "b"], 9);
-        b.add_hit(["h", "a"], 3);
-        b.add_hit(["h\u{e9}", ""], 4);
-        b.add_hit(["h", "a-longer"], 3);
+        b.add_hit(["h", "b"], 9, Some("u1"));
+        b.add_hit(["h", "b"], 9, Some("u2"));
+        b.add_hit(["h", "a"], 3, None);
+        b.add_hit(["h\u{e9}", ""], 4, None);
+        b.add_hit(["h", "a-longer"], 3, None);
         a.merge(b);
         let hits = a.into_hits();
         let keys: Vec<Vec<String>> = hits.iter().map(|h| h.values.clone()).collect();
         assert_eq!(keys, vec![vec!["h", "a"], vec!["h", "a-longer"], vec!["h", "b"], vec!["h\u{e9}", ""]]);
-        assert_eq!(hits[2].stats, GroupStats { count: 3, first: 1, last: 9 });
+        let users = ["u1", "u2"].map(String::from).into_iter().collect();
+        assert_eq!(hits[2].stats, GroupStats { count: 4, first: 1, last: 9, distinct: users });
+        assert!(hits[0].stats.distinct.is_empty());
     }
 
     #[test]
     fn prefix_values_sort_first() {
         let mut p = Partial::default();
-        p.add_hit(["ab", "z"], 0);
-        p.add_hit(["a", "z"], 0);
-        p.add_hit(["a b", "z"], 0);
+        p.add_hit(["ab", "z"], 0, None);
+        p.add_hit(["a", "z"], 0, None);
+        p.add_hit(["a b", "z"], 0, None);
         let hits: Vec<String> = p.into_hits().into_iter().map(|h| h.values[0].clone()).collect();
         assert_eq!(hits, vec!["a", "a b", "ab"]);
     }

@@ -78,14 +78,14 @@ pub fn scan_range(
         let compiled = detection.compile();
         let matcher = Matcher::new(&compiled);
         let unit = Unit { file_index, start, owned_len };
-        scan_one_unit(&matcher, &mut Scratch::new(), &source, &unit, chunk_size, cancel)
+        scan_one_unit(&matcher, &mut Scratch::new(), &source, &unit, chunk_size, None, cancel)
     })
 }
 
 /// Leads every serialized partial: what the bytes are and the layout's
 /// version, so that bytes from another version of the core are refused
 /// rather than misread.
-const PARTIAL_HEADER: &[u8] = b"sysmon-hunt partial v1\n";
+const PARTIAL_HEADER: &[u8] = b"sysmon-hunt partial v2\n";
 
 /// A partial result as compact bytes (postcard).
 pub fn partial_to_bytes(partial: &Partial) -> Vec<u8> {
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn bytes_that_are_not_a_partial_are_refused() {
         let mut partial = Partial::default();
-        partial.add_hit(["h", "15", "i", "1", "t", "x"], 5);
+        partial.add_hit(["h", "15", "i", "1", "t", "x"], 5, Some("u"));
         partial.add_malformed(0, 3, "why");
         let bytes = partial_to_bytes(&partial);
         for bad in [&b""[..], b"junk", &bytes[..bytes.len() - 1], &bytes[1..]] {
@@ -235,7 +235,7 @@ mod tests {
         assert!(matches!(finish(partial.clone(), &[10], &detection), Err(Error::InvalidPartial(_))));
         assert!(finish(partial, &[10, 20], &detection).is_ok());
         let mut short_key = Partial::default();
-        short_key.add_hit(["only", "two"], 1);
+        short_key.add_hit(["only", "two"], 1, None);
         assert!(matches!(finish(short_key, &[10], &detection), Err(Error::InvalidPartial(_))));
     }
 }

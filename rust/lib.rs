@@ -57,6 +57,7 @@ pub mod input;
 pub mod matcher;
 pub mod parser;
 pub mod prefilter;
+pub mod progress;
 pub mod readahead;
 pub mod scan;
 pub mod source;
@@ -71,6 +72,7 @@ mod python;
 
 pub use aggregate::{GroupStats, Hit, MalformedEvent};
 pub use detection::Detection;
+pub use progress::Progress;
 pub use error::{Error, Result};
 pub use input::Input;
 pub use scan::{scan, scan_inputs, InputReport, ScanOptions, ScanOutput};

@@ -3,7 +3,6 @@
 use crate::detection::CompiledDetection;
 use crate::parser::EventValues;
 use crate::time::{parse_system_time, Micros};
-use crate::xml_rules::trim_xml_space;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -35,10 +34,14 @@ impl CompiledDetection {
         }
     }
 
-    /// The by-field values of an event, trimmed where the detection says so.
+    /// The by-field values of an event, derived as the detection says.
     pub fn by_field_values<'v>(&'v self, values: &'v EventValues) -> impl Iterator<Item = Option<&'v str>> + 'v {
-        self.by_fields
-            .iter()
-            .map(move |&(slot, trim)| values.get(slot).map(|v| if trim { trim_xml_space(v) } else { v }))
+        self.by_fields.iter().map(move |&(slot, how)| values.get(slot).map(|v| how.apply(v)))
+    }
+
+    /// The event's value of the detection's `distinct` field, if it has a
+    /// non-empty one (Splunk's `values()` skips empty values).
+    pub fn distinct_value<'v>(&self, values: &'v EventValues) -> Option<&'v str> {
+        self.distinct_slot.and_then(|slot| values.get(slot)).filter(|v| !v.is_empty())
     }
 }

@@ -8,7 +8,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyValueError};
@@ -20,13 +20,15 @@ use crate::detection::Detection;
 use crate::distributed;
 use crate::error::Error;
 use crate::input::Input;
+use crate::progress::Progress;
 use crate::scan::{scan_inputs, InputReport, ScanOptions, ScanOutput};
 use crate::source::ReaderFailed;
 
 // Named for where users meet it: `sysmon_hunt.ScanError`.
 pyo3::create_exception!(sysmon_hunt, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
 
-/// How often the waiting thread looks for Ctrl-C while workers scan.
+/// How often the waiting thread looks for Ctrl-C (and reports progress)
+/// while workers scan.
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
 fn to_py_err(error: Error) -> PyErr {
@@ -56,11 +58,30 @@ fn to_py_err(error: Error) -> PyErr {
 
 /// Runs `work` (a scan, or one unit of one) detached from the interpreter.
 /// It runs on its own thread so that this one can wake every
-/// `SIGNAL_POLL`, attach briefly and let Python run its signal handlers; a
-/// pending KeyboardInterrupt cancels the workers (they stop at their next
-/// chunk) and is raised.
-fn run_detached<T: Send>(py: Python<'_>, work: impl FnOnce(&AtomicBool) -> Result<T, Error> + Send) -> PyResult<T> {
+/// `SIGNAL_POLL`, attach briefly, let Python run its signal handlers and,
+/// given a `progress` callback and the counter the work adds to, call
+/// `progress(bytes_done, bytes_total)` when the count has moved. A pending
+/// KeyboardInterrupt, or an exception raised by `progress`, cancels the
+/// workers (they stop at their next chunk) and is raised. `progress` is
+/// called once more when the work has succeeded.
+fn run_detached<T: Send>(
+    py: Python<'_>,
+    progress: Option<(&Py<PyAny>, &Progress)>,
+    work: impl FnOnce(&AtomicBool) -> Result<T, Error> + Send,
+) -> PyResult<T> {
     let cancel = AtomicBool::new(false);
+    let mut reported = None;
+    // Calls `progress` (attached) if the count moved since the last call.
+    let mut report = |py: Python<'_>| -> PyResult<()> {
+        let Some((callback, Some(now))) = progress.map(|(callback, counter)| (callback, counter.get())) else {
+            return Ok(());
+        };
+        if reported != Some(now) {
+            reported = Some(now);
+            callback.call1(py, now)?;
+        }
+        Ok(())
+    };
     py.detach(|| {
         std::thread::scope(|scope| {
             let (done, finished) = mpsc::channel();
@@ -70,16 +91,20 @@ fn run_detached<T: Send>(py: Python<'_>, work: impl FnOnce(&AtomicBool) -> Resul
             });
             loop {
                 match finished.recv_timeout(SIGNAL_POLL) {
-                    Ok(result) => return result.map_err(to_py_err),
+                    Ok(result) => {
+                        let output = result.map_err(to_py_err)?;
+                        Python::attach(&mut report)?;
+                        return Ok(output);
+                    }
                     Err(mpsc::RecvTimeoutError::Disconnected) => {
                         return Err(ScanError::new_err("scan thread ended without a result"))
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if let Err(interrupt) = Python::attach(|py| py.check_signals()) {
+                        if let Err(error) = Python::attach(|py| py.check_signals().and_then(|()| report(py))) {
                             cancel.store(true, Ordering::Relaxed);
                             // Wait for the workers: they stop at their next chunk.
                             let _ = finished.recv();
-                            return Err(interrupt);
+                            return Err(error);
                         }
                     }
                 }
@@ -134,7 +159,7 @@ fn to_input(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Input> {
     )))
 }
 
-type HitTuple = (Vec<String>, u64, i64, i64);
+type HitTuple = (Vec<String>, u64, i64, i64, Vec<String>);
 type MalformedTuple = (String, u64, String);
 /// (path, format, bytes, skipped reason, damage offset, damage message)
 type InputTuple = (String, Option<String>, u64, Option<String>, Option<u64>, Option<String>);
@@ -167,31 +192,42 @@ fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, Stats
     let hits = output
         .hits
         .into_iter()
-        .map(|hit| (hit.values, hit.stats.count, hit.stats.first, hit.stats.last))
+        .map(|hit| {
+            let users = hit.stats.distinct.into_iter().collect();
+            (hit.values, hit.stats.count, hit.stats.first, hit.stats.last, users)
+        })
         .collect();
     (hits, (output.files, output.bytes, output.events, output.malformed, examples, inputs, output.files_skipped))
 }
 
-/// scan(inputs, threads, chunk_size, split_size) -> (hits, stats)
+/// scan(inputs, threads, chunk_size, split_size, by=None, users=False, progress=None) -> (hits, stats)
 ///
 /// `inputs` is a list of `str` paths (files, directories, `-` for stdin)
-/// and binary file objects. Each hit is `(by_field_values, count,
-/// first_us, last_us)` with times in microseconds since the Unix epoch;
-/// stats are `(files, bytes, events, malformed, [(path, offset, reason)],
-/// [(path, format, bytes, skipped, damage_offset, damage)], files_skipped)`.
+/// and binary file objects; `by` a list of by-field names (None: v1).
+/// Each hit is `(by_field_values, count, first_us, last_us, users)` with
+/// times in microseconds since the Unix epoch and `users` the sorted
+/// distinct `User` values (empty unless `users`); stats are `(files, bytes,
+/// events, malformed, [(path, offset, reason)], [(path, format, bytes,
+/// skipped, damage_offset, damage)], files_skipped)`.
 #[pyfunction]
-#[pyo3(signature = (inputs, threads=0, chunk_size=0, split_size=0))]
+#[pyo3(signature = (inputs, threads=0, chunk_size=0, split_size=0, by=None, users=false, progress=None))]
+#[allow(clippy::too_many_arguments)]
 fn scan(
     py: Python<'_>,
     inputs: Vec<Bound<'_, PyAny>>,
     threads: usize,
     chunk_size: usize,
     split_size: u64,
+    by: Option<Vec<String>>,
+    users: bool,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
-    let options = ScanOptions { threads, chunk_size, split_size };
     let inputs = inputs.iter().map(|item| to_input(py, item)).collect::<PyResult<Vec<_>>>()?;
-    let detection = Detection::telegram_downloads();
-    let output = run_detached(py, move |cancel| scan_inputs(inputs, &detection, &options, cancel))?;
+    let detection = detection(by, users)?;
+    let counter = progress.as_ref().map(|_| Arc::new(Progress::default()));
+    let options = ScanOptions { threads, chunk_size, split_size, progress: counter.clone() };
+    let reporting = progress.as_ref().zip(counter.as_deref());
+    let output = run_detached(py, reporting, move |cancel| scan_inputs(inputs, &detection, &options, cancel))?;
     Ok(output_tuples(output, &[]))
 }
 
@@ -205,7 +241,7 @@ fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<Pla
     if split_size == 0 {
         return Err(PyValueError::new_err("split_size must be at least 1"));
     }
-    let planned = run_detached(py, |_| distributed::plan_path(&path, split_size))?;
+    let planned = run_detached(py, None, |_| distributed::plan_path(&path, split_size))?;
     Ok(planned.into_iter().map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges, f.format)).collect())
 }
 
@@ -224,7 +260,7 @@ fn scan_range(
     chunk_size: usize,
 ) -> PyResult<PartialResult> {
     let detection = Detection::telegram_downloads();
-    let partial = run_detached(py, |cancel| {
+    let partial = run_detached(py, None, |cancel| {
         distributed::scan_range(&path, file_index, start, owned_len, &detection, chunk_size, cancel)
     })?;
     Ok(PartialResult { partial })
@@ -306,10 +342,21 @@ impl PartialResult {
     }
 }
 
-/// The by-fields of the built-in detection, in output order.
+/// The built-in detection grouped by `by` (None: its own by-fields).
+fn detection(by: Option<Vec<String>>, users: bool) -> PyResult<Detection> {
+    let mut detection = Detection::telegram_downloads();
+    if let Some(names) = by {
+        detection = detection.with_by_fields(&names).map_err(to_py_err)?;
+    }
+    Ok(if users { detection.with_users() } else { detection })
+}
+
+/// by_fields(by=None) -> the by-field names of the built-in detection, or
+/// `by` checked (ValueError names the first bad one).
 #[pyfunction]
-fn by_fields() -> Vec<String> {
-    Detection::telegram_downloads().by_fields.into_iter().map(|b| b.name).collect()
+#[pyo3(signature = (by=None))]
+fn by_fields(by: Option<Vec<String>>) -> PyResult<Vec<String>> {
+    Ok(detection(by, false)?.by_fields.into_iter().map(|b| b.name).collect())
 }
 
 #[pymodule]

@@ -4,6 +4,7 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -12,6 +13,7 @@ use crate::detection::Detection;
 use crate::error::{Error, Result};
 use crate::evtx::scan_evtx_unit;
 use crate::input::{expand, Input, Planned};
+use crate::progress::Progress;
 use crate::source::{plan_units, Source, Unit};
 use crate::stream::{scan_unit, Matcher, ReadFailure, Scratch, UnitPosition};
 
@@ -25,6 +27,8 @@ pub struct ScanOptions {
     pub chunk_size: usize,
     /// Bytes per parallel unit of a plain file; 0 = 32 MiB.
     pub split_size: u64,
+    /// Where to count the bytes read, for a progress display.
+    pub progress: Option<Arc<Progress>>,
 }
 
 /// Big enough that a read's fixed cost vanishes; small enough to stay in L2/L3.
@@ -118,18 +122,20 @@ pub fn plan(paths: &[PathBuf], split_size: u64) -> Result<(Vec<Source>, Vec<Unit
 }
 
 /// Scans one unit of `source` (whose index among the scan's files is
-/// `unit.file_index`) into a partial result. `chunk_size` 0 = the default.
-/// A damaged compressed stream is an error here ([`Error::Decompress`]);
-/// a local scan keeps what came before the damage instead.
+/// `unit.file_index`) into a partial result, adding the bytes it reads to
+/// `progress`. `chunk_size` 0 = the default. A damaged compressed stream is
+/// an error here ([`Error::Decompress`]); a local scan keeps what came
+/// before the damage instead.
 pub fn scan_one_unit(
     matcher: &Matcher<'_>,
     scratch: &mut Scratch,
     source: &Source,
     unit: &Unit,
     chunk_size: usize,
+    progress: Option<&Arc<Progress>>,
     cancel: &AtomicBool,
 ) -> Result<Partial> {
-    let outcome = scan_unit_keeping_damage(matcher, scratch, source, unit, chunk_size, cancel)?;
+    let outcome = scan_unit_keeping_damage(matcher, scratch, source, unit, chunk_size, progress, cancel)?;
     if let Some(damage) = outcome.damage.into_iter().next() {
         let message = format!("{} (at decompressed offset {})", damage.message, damage.offset);
         let error = std::io::Error::new(std::io::ErrorKind::InvalidData, message);
@@ -146,6 +152,7 @@ fn scan_unit_keeping_damage(
     source: &Source,
     unit: &Unit,
     chunk_size: usize,
+    progress: Option<&Arc<Progress>>,
     cancel: &AtomicBool,
 ) -> Result<Outcome> {
     let chunk_size = if chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { chunk_size };
@@ -153,7 +160,7 @@ fn scan_unit_keeping_damage(
     let result = if source.is_evtx() {
         scan_evtx_unit(matcher, scratch, source, unit, cancel, &mut outcome.partial)
     } else {
-        let reader = source.open_at(unit.start)?;
+        let reader = source.open_at(unit.start, progress)?;
         let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
         scan_unit(matcher, scratch, reader, position, chunk_size, cancel, &mut outcome.partial)
     };
@@ -199,11 +206,15 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         }
     }
     let units = plan_units(&sources, split_size);
+    if let Some(progress) = &options.progress {
+        progress.set_total(sources.iter().map(|s| s.size).sum());
+    }
     let compiled = detection.compile();
     let matcher = Matcher::new(&compiled);
 
     let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Outcome> {
-        scan_unit_keeping_damage(&matcher, scratch, &sources[unit.file_index], unit, options.chunk_size, cancel)
+        let source = &sources[unit.file_index];
+        scan_unit_keeping_damage(&matcher, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
     };
 
     let run_all_units = || -> Result<Outcome> {
@@ -233,6 +244,9 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         })
     };
     let Outcome { partial: merged, damage } = run_all_units()?;
+    if let Some(progress) = &options.progress {
+        progress.finish();
+    }
 
     let mut inputs: Vec<InputReport> = planned
         .iter()

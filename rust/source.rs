@@ -22,6 +22,7 @@ use flate2::read::MultiGzDecoder;
 use crate::error::{Error, Result};
 use crate::evtx::{EVTX_CHUNK_SIZE, EVTX_MAGIC};
 use crate::readahead::ReadAhead;
+use crate::progress::{CountingReader, Progress};
 use crate::utf16::Utf16ToUtf8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -331,8 +332,8 @@ impl Source {
     }
 
     /// A reader of the decoded stream from `offset` (non-zero only for
-    /// splittable sources).
-    pub fn open_at(&self, offset: u64) -> Result<Box<dyn Read + Send>> {
+    /// splittable sources). Bytes read from disk are added to `progress`.
+    pub fn open_at(&self, offset: u64, progress: Option<&Arc<Progress>>) -> Result<Box<dyn Read + Send>> {
         let path = &self.path;
         let Format::Xml { compression, encoding } = self.format else {
             return Err(Error::Unsupported { path: path.clone(), what: "EVTX inputs are read with the EVTX reader" });
@@ -349,6 +350,10 @@ impl Source {
                 debug_assert!(self.is_splittable());
                 file.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, Some(offset), e))?;
             }
+            let file: Box<dyn Read + Send> = match progress {
+                Some(progress) => Box::new(CountingReader::new(file, progress.clone())),
+                None => Box::new(file),
+            };
             if self.is_splittable() {
                 return Ok(Box::new(file));
             }

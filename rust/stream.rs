@@ -308,7 +308,8 @@ fn check_event(
         Verdict::NoMatch | Verdict::MissingByField => Ok(()),
         Verdict::NoTime => Err("matching event has no valid TimeCreated/@SystemTime"),
         Verdict::Hit(time) => {
-            partial.add_hit(detection.by_field_values(values).map(Option::unwrap_or_default), time);
+            let distinct = detection.distinct_value(values);
+            partial.add_hit(detection.by_field_values(values).map(Option::unwrap_or_default), time, distinct);
             Ok(())
         }
     }

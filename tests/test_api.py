@@ -147,7 +147,9 @@ def test_scan_result_is_a_sequence(log: Path) -> None:
 def test_stats_fields(log: Path) -> None:
     stats = sysmon_hunt.scan(log).stats
     assert isinstance(stats, ScanStats)
-    assert stats._fields == ("files", "bytes", "events", "malformed", "malformed_examples", "inputs", "files_skipped")
+    assert stats._fields == (
+        "files", "bytes", "events", "malformed", "malformed_examples", "excluded", "inputs", "files_skipped"
+    )
     assert stats.inputs == (sysmon_hunt.InputStats(str(log), "xml", log.stat().st_size),)
     assert stats.files_skipped == 0
     assert stats.files == 1

@@ -510,3 +510,49 @@ def test_malformed_count_does_not_depend_on_chunking() -> None:
         (path,) = write_files(directory, [raw])
         counts = {c: sysmon_hunt.scan(path, threads=1, chunk_size=c).stats.malformed for c in (0, 1, 8, 64)}
     assert len(set(counts.values())) == 1, counts
+
+
+# ---------------------------------------------------------------------------
+# by-fields and users: v3 and any list of names, the same in both
+# ---------------------------------------------------------------------------
+
+#: Names a by-field list is drawn from: the detection's own (`dest`,
+#: `process_name`, ...), System text elements, EventData names the generated
+#: events hold (with tricks and odd shapes), and names no event has.
+BY_NAMES = [
+    "Computer", "dest", "EventCode", "EventID", "Image", "process_name", "process_id", "ProcessId",
+    "TargetFilename", "Hash", "User", "RuleName", "Contents", "UtcTime", "ProcessGuid", "CreationUtcTime",
+    "Channel", "Level", "Task", "Opcode", "Keywords", "Version", "EventRecordID", "computer", "Absent",
+]
+BY_LISTS = st.one_of(
+    st.sampled_from(["v1", "v3"]),
+    st.lists(st.sampled_from(BY_NAMES), min_size=1, max_size=5, unique=True),
+)
+
+
+@given(
+    files=st.lists(S.log_files(max_events=8), min_size=1, max_size=3),
+    by=BY_LISTS,
+    threads=THREADS,
+    chunk_size=CHUNK_SIZES,
+    split_size=SPLIT_SIZES,
+)
+@example(files=[S.LogFile(NASTY["hexref_t"][0], "utf-8", False, NASTY["hexref_t"][0])], by="v3",
+         threads=1, chunk_size=1, split_size=0)
+def test_by_fields_and_users(files, by, threads: int, chunk_size: int, split_size: int) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        paths = write_files(directory, [f.raw for f in files])
+        native = sysmon_hunt.scan(paths, by=by, users=True, threads=threads, chunk_size=chunk_size,
+                                  split_size=split_size)
+        ref = reference.scan(paths, by=by, users=True)
+        unterminated_count = len(unterminated(paths))
+    note(f"native: {list(native)!r} {native.users!r}")
+    note(f"reference: {list(ref)!r} {ref.users!r}")
+    assert native.by_fields == ref.by_fields
+    assert list(native) == list(ref)
+    assert native.users == ref.users
+    assert native.stats.events == ref.stats.events
+    assert unterminated_count <= native.stats.malformed <= ref.stats.malformed
+    for hit, users in zip(native, native.users):
+        assert all(value for value in hit[: len(native.by_fields)])  # no empty by-field
+        assert list(users) == sorted(set(users)) and all(users)

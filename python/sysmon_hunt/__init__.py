@@ -16,10 +16,12 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Iterable, List, Union
+from typing import IO, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _native
+from . import exclusions
 from ._native import ScanError
+from .detection import ByArg, by_field_names
 from .results import (
     BY_FIELDS,
     COLUMNS,
@@ -28,6 +30,7 @@ from .results import (
     MalformedEvent,
     ScanResult,
     ScanStats,
+    hit_type,
 )
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "MalformedEvent",
     "InputStats",
     "ScanError",
+    "Rule",
     "BY_FIELDS",
     "COLUMNS",
 ]
@@ -50,6 +54,9 @@ PathArg = Union[str, "os.PathLike[str]"]
 InputArg = Union[PathArg, IO[bytes]]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+Rule = exclusions.Rule
+Progress = Callable[[int, int], object]
 
 
 def _is_stream(value: object) -> bool:
@@ -85,6 +92,10 @@ def scan(
     threads: int = 0,
     chunk_size: int = 0,
     split_size: int = 0,
+    by: ByArg = None,
+    exclude: Union[None, exclusions.RuleArg, Iterable[exclusions.RuleArg]] = None,
+    users: bool = False,
+    progress: Optional[Progress] = None,
 ) -> ScanResult:
     """Run the detection over Sysmon logs: XML (UTF-8/UTF-16, plain, gzip or
     zstd) and binary EVTX, the format sniffed from the bytes.
@@ -94,41 +105,71 @@ def scan(
     `threads=1` scans on one. `chunk_size` (bytes per read) and `split_size`
     (bytes per parallel unit) are tuning knobs; 0 picks the defaults.
 
+    `by` picks the by-fields: ``"v1"`` (None, the default), ``"v3"``, a
+    comma-separated string or a sequence of field names; hits then carry
+    those fields in that order. `exclude` holds exclusion rules applied to
+    the hits (see `sysmon_hunt.exclusions`); `stats.excluded` counts the hits
+    they removed. `users=True` also collects each hit's distinct `User`
+    values (`result.users`, needed by `result.risk_events()`).
+    `progress(bytes_done, bytes_total)` is called about ten times a second
+    while the scan runs, and once at the end; an exception it raises stops
+    the scan and propagates.
+
     Returns the hits ordered by their by-field values, with `.stats`. Raises
     `FileNotFoundError`/`PermissionError`/`OSError` for unreadable files
-    (before scanning anything), `ScanError` for an EVTX file with a broken
-    header, and `KeyboardInterrupt` when interrupted (the scan stops within
-    a second). A corrupt or truncated compressed stream is not an error: what
-    came before the damage is scanned and `stats.inputs` says where it is.
+    (before scanning anything), `ValueError` for an unknown by-field or a
+    bad rule, `ScanError` for an EVTX file with a broken header, and
+    `KeyboardInterrupt` when interrupted (the scan stops within a second).
+    A corrupt or truncated compressed stream is not an error: what came
+    before the damage is scanned and `stats.inputs` says where it is.
     """
     path_list = _path_list(paths)
+    by_fields = tuple(_native.by_fields(list(by_field_names(by))))
+    rules = exclusions.as_rules(exclude)
+    exclusions.check(rules, by_fields)
+    hit_type(by_fields)  # a name that cannot name a field fails before the scan
+    if progress is not None and not callable(progress):
+        raise TypeError("progress must be callable(bytes_done, bytes_total)")
     native = _native.scan(
         path_list,
         _check_size("threads", threads),
         _check_size("chunk_size", chunk_size),
         _check_size("split_size", split_size),
+        list(by_fields),
+        bool(users),
+        progress,
     )
-    return _result_from_native(native)
+    return _result_from_native(native, by_fields, users, rules)
 
 
-def _result_from_native(native) -> ScanResult:
+def _result_from_native(
+    native,
+    by_fields: Tuple[str, ...] = BY_FIELDS,
+    users: bool = False,
+    rules: Sequence[exclusions.Rule] = (),
+) -> ScanResult:
     """The `ScanResult` of the core's `(hits, stats)` tuples (from a local
-    scan, or from merged partial results of a distributed one)."""
+    scan, or from merged partial results of a distributed one), grouped by
+    `by_fields`, with users if they were collected, and `rules` applied."""
     raw_hits, (files, nbytes, events, malformed, examples, inputs, skipped) = native
+    hit_class = hit_type(by_fields)
     hits = [
-        Hit(*values, count, _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last))
-        for values, count, first, last in raw_hits
+        hit_class(*values, count, _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last))
+        for values, count, first, last, _ in raw_hits
     ]
+    hit_users = [tuple(u) for *_, u in raw_hits] if users else None
+    hits, hit_users, excluded = exclusions.apply(hits, hit_users, rules, by_fields)
     stats = ScanStats(
         files=files,
         bytes=nbytes,
         events=events,
         malformed=malformed,
         malformed_examples=tuple(MalformedEvent(*example) for example in examples),
+        excluded=excluded,
         inputs=tuple(InputStats(*entry) for entry in inputs),
         files_skipped=skipped,
     )
-    return ScanResult(hits, stats)
+    return ScanResult(hits, stats, by_fields=by_fields, users=hit_users)
 
 
 def sample_path() -> Path:

@@ -1,26 +1,34 @@
 """Type stubs of the native core (`rust/python.rs`). Use `sysmon_hunt.scan()`."""
 
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 class ScanError(Exception):
     """A scan failed: a corrupt input or an internal error."""
 
-HitTuple = Tuple[List[str], int, int, int]
+HitTuple = Tuple[List[str], int, int, int, List[str]]
 MalformedTuple = Tuple[str, int, str]
 InputTuple = Tuple[str, Optional[str], int, Optional[str], Optional[int], Optional[str]]
 StatsTuple = Tuple[int, int, int, int, List[MalformedTuple], List[InputTuple], int]
 PlannedFile = Tuple[str, int, List[Tuple[int, int]], str]
 
 def scan(
-    inputs: List[Union[str, Any]], threads: int = 0, chunk_size: int = 0, split_size: int = 0
+    inputs: List[Union[str, Any]],
+    threads: int = 0,
+    chunk_size: int = 0,
+    split_size: int = 0,
+    by: Optional[List[str]] = None,
+    users: bool = False,
+    progress: Optional[Callable[[int, int], object]] = None,
 ) -> Tuple[List[HitTuple], StatsTuple]:
     """`inputs`: paths (files, directories, "-" for stdin) and binary file
-    objects. Hits as (by-field values, count, first_us, last_us), times in
-    microseconds since the Unix epoch; stats as (files, bytes, events,
-    malformed, examples, inputs, files_skipped)."""
+    objects. Hits as (by-field values, count, first_us, last_us, users),
+    times in microseconds since the Unix epoch, users the sorted distinct
+    `User` values (empty unless `users`); stats as (files, bytes, events,
+    malformed, examples, inputs, files_skipped). `progress(bytes_done,
+    bytes_total)` is called about every 100 ms and at the end."""
 
-def by_fields() -> List[str]:
-    """The by-fields of the built-in detection, in output order."""
+def by_fields(by: Optional[List[str]] = None) -> List[str]:
+    """The by-fields of the built-in detection, or `by` checked (ValueError if bad)."""
 
 #: The owned_len of a unit that is a whole file (2**64 - 1).
 WHOLE_FILE: int

@@ -1,152 +1,54 @@
-"""The command line: ``sysmon-hunt scan [PATH ...] [--sample] [--format ...]``.
+"""The command line: ``sysmon-hunt scan [PATH ...] [--sample] [options]``.
 
 Runs the detection over Sysmon XML logs (here, or on a Dask cluster with
-``--dask``) and prints one row per hit, in
-Splunk's column order (``results.COLUMNS``), on stdout; a summary goes to
-stderr. Exit status: 0 on success (with or without hits), 2 on a usage error,
-an unreadable file or a failed scan, 130 when interrupted. A closed stdout
-(``sysmon-hunt scan x.log | head -1``) ends the program quietly with 0.
+``--dask``) and writes one row per hit (or one risk event per hit with
+``--risk``) on stdout or into ``-o FILE``; a progress bar (on a terminal)
+and a summary go to stderr. Exit status, as grep's: 0 hits found, 1 no hits,
+2 an error (one line on stderr) or units of a cluster scan that failed, 130
+interrupted. A closed stdout (``sysmon-hunt scan x.log | head -1``) ends the
+program quietly. Formatting lives in ``output.py``; this module is about
+arguments and flow.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import stat
 import sys
-import unicodedata
+import time
 import zlib
-from datetime import datetime, timezone
+from contextlib import ExitStack
 from typing import Callable, List, Optional, Sequence, TextIO
 
-from . import ScanError, sample_path
+from . import ScanError, exclusions, output, sample_path
 from . import scan as native_scan
 from .dask import IncompleteScanError, UnitFailure
 from .dask import connect as dask_connect
 from .dask import scan as dask_scan
-from .results import COLUMNS, Hit, ScanResult
+from .results import BY_FIELDS, ScanResult
 
 PROG = "sysmon-hunt"
-FORMATS = ("table", "csv", "ndjson")
-#: How many malformed events the summary names.
-SHOWN_MALFORMED = 5
+#: Exit statuses (grep's convention).
+EXIT_HITS, EXIT_NO_HITS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: Scans shorter than this show no progress bar.
+PROGRESS_DELAY_S = 2.0
+
+EXAMPLES = """\
+examples:
+  sysmon-hunt scan windows-sysmon.log exports/*.xml.gz       table on a terminal
+  sysmon-hunt scan --format csv -o hits.csv --excel logs/*.log
+  sysmon-hunt scan --by v3 --format ndjson logs/*.log | jq .
+  sysmon-hunt scan --exclude 'TargetFilename=*\\Downloads\\Telegram Desktop\\*.pdf:*' x.log
+  sysmon-hunt scan --exclude-file known-good.rules --risk x.log > risk.ndjson
+  sysmon-hunt scan --sample                                  the bundled sample log
+
+exit status: 0 hits found, 1 no hits, 2 error, 130 interrupted
+"""
 
 
 class CliError(Exception):
     """An error reported as one line on stderr, with exit status 2."""
-
-
-# --------------------------------------------------------------------------
-# formatting
-# --------------------------------------------------------------------------
-
-
-def _utc(value: datetime) -> datetime:
-    # Hits carry aware UTC datetimes; a naive one is taken to be UTC already.
-    return value.astimezone(timezone.utc) if value.tzinfo is not None else value
-
-
-def ctime(value: datetime) -> str:
-    """``%Y-%m-%dT%H:%M:%S`` in UTC, as Splunk's ``security_content_ctime``."""
-    v = _utc(value)
-    # Not strftime: it does not zero-pad years below 1000 on every platform.
-    return "%04d-%02d-%02dT%02d:%02d:%02d" % (v.year, v.month, v.day, v.hour, v.minute, v.second)
-
-
-def iso_time(value: datetime) -> str:
-    """ISO 8601 in UTC with microseconds and ``Z``: ``2021-04-28T20:11:34.123456Z``."""
-    return "%s.%06dZ" % (ctime(value), _utc(value).microsecond)
-
-
-def row(hit: Hit) -> List[str]:
-    """A hit's cells as text, times as ``ctime``."""
-    cells = [str(v) for v in hit[: len(COLUMNS) - 2]]
-    return cells + [ctime(hit.firstTime), ctime(hit.lastTime)]
-
-
-# Control characters would break a table's one-row-per-line layout.
-_CONTROL = {c: "\\x%02x" % c for c in list(range(0x20)) + [0x7F]}
-_CONTROL.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
-
-
-def _cell(text: str) -> str:
-    return text.translate(_CONTROL)
-
-
-def _width(text: str) -> int:
-    """Terminal columns taken by `text` (East Asian wide characters take two)."""
-    if text.isascii():
-        return len(text)
-    width = 0
-    for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
-
-
-def write_table(hits: Sequence[Hit], out: TextIO) -> None:
-    """Aligned columns under a header, two spaces apart; no trailing blanks."""
-    rows = [list(COLUMNS)] + [[_cell(c) for c in row(h)] for h in hits]
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    last = len(COLUMNS) - 1
-    for r in rows:
-        parts = [c + " " * (widths[i] - _width(c)) if i < last else c for i, c in enumerate(r)]
-        out.write("  ".join(parts) + "\n")
-
-
-def write_csv(hits: Sequence[Hit], out: TextIO) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for hit in hits:
-        writer.writerow(row(hit))
-
-
-def write_ndjson(hits: Sequence[Hit], out: TextIO) -> None:
-    for hit in hits:
-        obj = dict(zip(COLUMNS, hit))
-        obj["count"] = int(hit.count)
-        obj["firstTime"] = iso_time(hit.firstTime)
-        obj["lastTime"] = iso_time(hit.lastTime)
-        out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
-WRITERS = {"table": write_table, "csv": write_csv, "ndjson": write_ndjson}
-
-
-def _plural(n: int, word: str) -> str:
-    return "%d %s%s" % (n, word, "" if n == 1 else "s")
-
-
-def summary(result: ScanResult) -> List[str]:
-    """The stderr lines after the results."""
-    s = result.stats
-    lines = [
-        "%s: %s, %d bytes, %s, %d malformed, %s"
-        % (PROG, _plural(s.files, "file"), s.bytes, _plural(s.events, "event"), s.malformed,
-           _plural(len(result), "hit"))
-    ]
-    shown = s.malformed_examples[:SHOWN_MALFORMED]
-    for m in shown:
-        lines.append("%s: malformed: %s:%d: %s" % (PROG, m.path, m.offset, m.reason))
-    if s.malformed > len(shown):
-        lines.append("%s: malformed: ... and %d more" % (PROG, s.malformed - len(shown)))
-    return lines
-
-
-def input_problems(result: ScanResult) -> List[str]:
-    """Warnings for inputs not (wholly) scanned: printed even with -q, and
-    they make the exit status 2, as an unreadable file does for grep -r."""
-    lines = []
-    for entry in getattr(result.stats, "inputs", ()):
-        if entry.skipped is not None:
-            lines.append("%s: skipped: %s: %s" % (PROG, entry.path, entry.skipped))
-        if entry.damage is not None:
-            lines.append("%s: damaged: %s: %s at decompressed offset %d; what came before it was scanned"
-                         % (PROG, entry.path, entry.damage, entry.damaged_at))
-    return lines
 
 
 # --------------------------------------------------------------------------
@@ -179,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Splunk's 'Download Files Using Telegram' detection (T1105) "
         "over raw Windows Sysmon XML logs.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version="%(prog)s " + _version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -186,28 +90,53 @@ def build_parser() -> argparse.ArgumentParser:
     scan = commands.add_parser(
         "scan",
         help="run the detection over log files",
-        description="Run the detection over Sysmon logs (XML in UTF-8 or UTF-16, plain, "
-        "gzip or zstd, and binary EVTX; files, directories, or - for stdin) and print "
-        "one row per hit: "
-        + " ".join(COLUMNS)
-        + ". Times are UTC. A summary goes to stderr.",
+        description="Run the detection over Sysmon logs (XML in UTF-8 or UTF-16, plain,\n"
+        "gzip or zstd, and binary EVTX; files, directories, or - for stdin) and write\n"
+        "one row per hit: the by-fields, then count firstTime lastTime. Times are UTC.\n"
+        "A summary goes to stderr.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     scan.add_argument("paths", nargs="*", metavar="PATH",
                       help="log files or directories to scan; - reads standard input")
     scan.add_argument("--sample", action="store_true",
                       help="also scan the sample log bundled with the package")
-    scan.add_argument("--format", choices=FORMATS, default="table",
-                      help="output format (default: table)")
-    scan.add_argument("--threads", type=_threads, default=0, metavar="N",
+    out = scan.add_argument_group("output")
+    out.add_argument("--format", choices=output.FORMATS, default=None,
+                     help="table (the default on a terminal), csv (the default otherwise; "
+                     "RFC 4180), json (one array) or ndjson (one object per line)")
+    out.add_argument("-o", "--output", metavar="FILE",
+                     help="write to FILE instead of stdout")
+    out.add_argument("--excel", action="store_true",
+                     help="csv for Excel: a UTF-8 BOM, and cells that Excel would run as "
+                     "formulas prefixed with '")
+    out.add_argument("--risk", action="store_true",
+                     help="write one NDJSON risk event (Splunk RBA) per hit instead of the hits")
+    out.add_argument("-q", "--quiet", action="store_true",
+                     help="no summary and no progress bar on stderr")
+    out.add_argument("--no-progress", action="store_true",
+                     help="no progress bar (it only ever shows on a terminal)")
+    det = scan.add_argument_group("detection")
+    det.add_argument("--by", default="v1", metavar="v1|v3|FIELD,...",
+                     help="by-fields: v1 (default: Computer EventCode Image process_id "
+                     "TargetFilename Hash), v3 (dest EventCode process_name process_id "
+                     "TargetFilename Hash), or a comma-separated list of System element "
+                     "or EventData names")
+    det.add_argument("--exclude", action="append", default=[], metavar="FIELD=GLOB",
+                     help="drop hits whose FIELD matches GLOB (* and ?, ASCII "
+                     "case-insensitive); repeatable")
+    det.add_argument("--exclude-file", action="append", default=[], metavar="FILE",
+                     help="exclusion rules, one per line: FIELD=GLOB conditions separated by "
+                     "spaces that must all hold, FIELD=\"GLOB\" for spaces, # comments; repeatable")
+    run_ = scan.add_argument_group("running")
+    run_.add_argument("--threads", type=_threads, default=0, metavar="N",
                       help="worker threads (default 0: one per CPU)")
-    scan.add_argument("--reference", action="store_true",
+    run_.add_argument("--reference", action="store_true",
                       help="use the slow pure-Python reference implementation (for checking)")
-    scan.add_argument("--dask", metavar="ADDRESS",
+    run_.add_argument("--dask", metavar="ADDRESS",
                       help="scan on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
                       "to start N worker processes here; workers read the PATHs themselves "
-                      "(needs pip install 'sysmon-hunt[dask]')")
-    scan.add_argument("-q", "--quiet", action="store_true",
-                      help="print no summary on stderr")
+                      "(needs pip install 'sysmon-hunt[dask]'; by-fields v1, no --risk)")
     parser.set_defaults(scan_parser=scan)
     return parser
 
@@ -244,7 +173,7 @@ def _scanner(reference: bool) -> Callable[..., ScanResult]:
 
 #: Exceptions from a scan that are reported as one line, exit 2 (the
 #: reference raises the standard library's gzip errors, and ValueError for
-#: an EVTX file).
+#: an EVTX file; both raise ValueError for a bad by-field or rule).
 SCAN_ERRORS = (OSError, EOFError, zlib.error, ValueError, ScanError)
 
 
@@ -256,7 +185,7 @@ def _describe(error: BaseException) -> str:
 
 
 def _silence_stdout() -> None:
-    """After EPIPE: point stdout at devnull so the interpreter's final flush is quiet."""
+    """After a failed write: point stdout at devnull so the interpreter's final flush is quiet."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -266,8 +195,9 @@ def _silence_stdout() -> None:
 
 
 def _stdout(fmt: str) -> TextIO:
-    """stdout, set up for `fmt`: csv and ndjson are always UTF-8; a table is
-    written in the terminal's encoding, with what it cannot show escaped."""
+    """stdout, set up for `fmt`: machine formats are always UTF-8 (with the
+    line ends written as they are); a table is written in the terminal's
+    encoding, with what it cannot show escaped."""
     out = sys.stdout
     reconfigure = getattr(out, "reconfigure", None)  # absent on replaced streams
     if reconfigure is not None:
@@ -275,20 +205,116 @@ def _stdout(fmt: str) -> TextIO:
             if fmt == "table":
                 reconfigure(errors="backslashreplace")
             else:
-                reconfigure(encoding="utf-8")
+                reconfigure(encoding="utf-8", newline="")
         except Exception:
             pass
     return out
 
 
-def _scan_on_cluster(address: str, paths: List[str]) -> ScanResult:
-    """`sysmon_hunt.dask.scan()` on the cluster at `address`; failed units
-    come back inside `IncompleteScanError` with the others' result."""
+def _rules(args: argparse.Namespace) -> List[exclusions.Rule]:
+    try:
+        rules = [exclusions.Rule((exclusions.parse_condition(text, "--exclude"),), "--exclude " + text)
+                 for text in args.exclude]
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    for path in args.exclude_file:
+        try:
+            rules += exclusions.read_rules(path)
+        except OSError as error:
+            raise CliError("cannot read '%s': %s" % (path, error.strerror or error)) from None
+        except UnicodeDecodeError as error:
+            raise CliError("cannot read '%s': not UTF-8 text (%s)" % (path, error.reason)) from None
+        except ValueError as error:  # a line that is not a rule; the message names it
+            raise CliError(str(error)) from None
+    return rules
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.risk:
+        if args.format not in (None, "ndjson"):
+            raise CliError("--risk writes NDJSON risk events; it cannot be combined with --format %s"
+                           % args.format)
+        return "ndjson"
+    fmt = args.format or output.default_format(args.output is None and sys.stdout.isatty())
+    if args.excel and fmt != "csv":
+        raise CliError("--excel applies to --format csv only")
+    return fmt
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr fed by the scan's progress callback; shown only
+    for scans that last over PROGRESS_DELAY_S."""
+
+    def __init__(self, files: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                        delay=PROGRESS_DELAY_S, file=sys.stderr, dynamic_ncols=True,
+                        desc="%s: %d file%s" % (PROG, files, "" if files == 1 else "s"))
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _open_output(args: argparse.Namespace, fmt: str, stack: ExitStack) -> TextIO:
+    """Where the results go, opened before scanning so a bad -o fails at once.
+    A file left open by an error is closed quietly (what it failed to write
+    has been reported already)."""
+    if args.output is None:
+        return _stdout(fmt)
+    try:
+        handle = open(args.output, "w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise CliError("cannot write '%s': %s" % (args.output, error.strerror or error)) from None
+
+    def close_quietly() -> None:
+        try:
+            handle.close()
+        except OSError:
+            pass
+
+    stack.callback(close_quietly)
+    return handle
+
+
+def _scan_on_cluster(address: str, paths: List[str], rules: List[exclusions.Rule]) -> ScanResult:
+    """`sysmon_hunt.dask.scan()` on the cluster at `address`, then `rules`;
+    failed units come back inside `IncompleteScanError` with the others'
+    result (the rules applied to it too)."""
     try:
         with dask_connect(address) as client:
-            return dask_scan(paths, client=client)
+            try:
+                return _exclude(dask_scan(paths, client=client), rules)
+            except IncompleteScanError as incomplete:
+                incomplete.result = _exclude(incomplete.result, rules)
+                raise
     except (ImportError, ValueError) as error:
         raise CliError(str(error)) from None
+
+
+def _exclude(result: ScanResult, rules: List[exclusions.Rule]) -> ScanResult:
+    """`result` without the hits `rules` exclude (a cluster scan takes no rules)."""
+    hits, users, excluded = exclusions.apply(list(result), result.users, rules, result.by_fields)
+    stats = result.stats._replace(excluded=result.stats.excluded + excluded)
+    return ScanResult(hits, stats, by_fields=result.by_fields, users=users)
+
+
+def input_problems(result: ScanResult) -> List[str]:
+    """Warnings for inputs not (wholly) scanned: printed even with -q, and
+    they make the exit status 2, as an unreadable file does for grep -r."""
+    lines = []
+    for entry in getattr(result.stats, "inputs", ()):
+        if entry.skipped is not None:
+            lines.append("%s: skipped: %s: %s" % (PROG, entry.path, entry.skipped))
+        if entry.damage is not None:
+            lines.append("%s: damaged: %s: %s at decompressed offset %d; what came before it was scanned"
+                         % (PROG, entry.path, entry.damage, entry.damaged_at))
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -297,34 +323,61 @@ def run(args: argparse.Namespace) -> int:
         paths.append(str(sample_path()))
     if args.dask is not None and args.reference:
         raise CliError("--dask and --reference cannot be combined")
+    if args.dask is not None and (args.risk or args.by not in ("v1", ",".join(BY_FIELDS))):
+        raise CliError("--dask scans with the v1 by-fields and without --risk")
+    fmt = _format(args)
+    rules = _rules(args)
     if args.dask is None:
         # On a cluster the workers open the files; they may not be here.
         for path in paths:
             check_readable(path)
-    scan = _scanner(args.reference)
+    show_progress = args.dask is None and not (args.quiet or args.no_progress) and sys.stderr.isatty()
     failed_units: Sequence[UnitFailure] = ()
-    try:
-        if args.dask is not None:
-            result = _scan_on_cluster(args.dask, paths)
-        else:
-            result = scan(paths, threads=args.threads)
-    except IncompleteScanError as incomplete:
-        # Print what the other units found, then which units failed.
-        result, failed_units = incomplete.result, incomplete.failures
-    except SCAN_ERRORS as error:
-        raise CliError(_describe(error)) from None
-
-    out = _stdout(args.format)
-    try:
-        if len(result) or args.format == "csv":
-            WRITERS[args.format](result, out)
-        out.flush()
-    except BrokenPipeError:
-        _silence_stdout()
-        return 0
+    with ExitStack() as stack:
+        out = _open_output(args, fmt, stack)
+        bar = _ProgressBar(len(paths)) if show_progress else None
+        started = time.monotonic()
+        try:
+            if args.dask is not None:
+                result = _scan_on_cluster(args.dask, paths, rules)
+            else:
+                result = _scanner(args.reference)(
+                    paths, threads=args.threads, by=args.by, exclude=rules, users=args.risk, progress=bar)
+        except IncompleteScanError as incomplete:
+            # Write what the other units found, then say which units failed.
+            result, failed_units = incomplete.result, incomplete.failures
+        except SCAN_ERRORS as error:
+            raise CliError(_describe(error)) from None
+        finally:
+            if bar is not None:
+                bar.close()
+        elapsed = time.monotonic() - started
+        status = EXIT_HITS if len(result) else EXIT_NO_HITS
+        if failed_units:
+            status = EXIT_ERROR
+        target = args.output or "<stdout>"
+        try:
+            if args.risk:
+                output.write_risk(result, out)
+            elif fmt == "csv":
+                output.write_csv(result, out, excel=args.excel)
+            else:
+                output.WRITERS[fmt](result, out)
+            out.flush()
+            if args.output is not None:
+                out.close()
+        except BrokenPipeError:
+            _silence_stdout()
+            return status
+        except ValueError as error:  # risk events without a host field
+            raise CliError(str(error)) from None
+        except OSError as error:
+            if args.output is None:
+                _silence_stdout()
+            raise CliError("cannot write '%s': %s" % (target, error.strerror or error)) from None
     if not args.quiet:
-        lines = summary(result)
-        if not len(result) and args.format == "table":
+        lines = output.summary(PROG, result, elapsed, rules=bool(rules))
+        if not len(result) and fmt == "table":
             lines.insert(0, "%s: no hits" % PROG)
         sys.stderr.write("\n".join(lines) + "\n")
         sys.stderr.flush()
@@ -334,9 +387,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.flush()
     if failed_units:
         sys.stderr.write("".join("%s: failed: %s\n" % (PROG, unit) for unit in failed_units))
-    if problems or failed_units:
-        return 2
-    return 0
+    if problems:
+        status = EXIT_ERROR
+    return status
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -347,16 +400,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exit_:  # --help, --version, usage errors
             code = exit_.code
-            return code if isinstance(code, int) else (0 if code is None else 2)
+            return code if isinstance(code, int) else (0 if code is None else EXIT_ERROR)
         if not args.paths and not args.sample:
             args.scan_parser.print_usage(sys.stderr)
             sys.stderr.write("%s scan: error: no PATH given (add --sample to scan the bundled "
                              "sample)\n" % PROG)
-            return 2
+            return EXIT_ERROR
         return run(args)
     except CliError as error:
         sys.stderr.write("%s: error: %s\n" % (PROG, error))
-        return 2
+        return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write("%s: interrupted\n" % PROG)
-        return 130
+        return EXIT_INTERRUPTED

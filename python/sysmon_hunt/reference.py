@@ -27,7 +27,10 @@ The steps, in order, each a small function below:
                 ASCII case-insensitively.
 6. aggregate  - group by the by-fields (events with a missing or empty one are
                 dropped), parse SystemTime (a matching event without a
-                parsable one is malformed), count and min/max time.
+                parsable one is malformed), count and min/max time, and
+                (when asked) the distinct non-empty ``User`` values.
+7. exclude    - drop the hits the exclusion rules hold for (the filter macro,
+                after stats; ``exclusions.py``, shared with the core's API).
 
 Only the standard library is used, except the ``zstandard`` package for zstd
 input (a test dependency; the standard library has no zstd before Python
@@ -46,17 +49,19 @@ import stat
 import sys
 import zlib
 from datetime import datetime, timezone
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 from xml.parsers import expat
 
+from . import exclusions
+from .detection import ByArg, by_field_names
 from .results import (
     BY_FIELDS,
     MAX_MALFORMED_EXAMPLES,
-    Hit,
     InputStats,
     MalformedEvent,
     ScanResult,
     ScanStats,
+    hit_type,
 )
 
 __all__ = ["scan", "scan_bytes"]
@@ -367,16 +372,13 @@ def parse(event: bytes) -> Element:
 
 
 class Fields(NamedTuple):
-    """The values the detection looks at; None where absent."""
+    """The values the conditions and the time look at; None where absent."""
 
     provider: Optional[str]
     event_id: Optional[str]
-    computer: Optional[str]
     system_time: Optional[str]
     image: Optional[str]
     target_filename: Optional[str]
-    process_id: Optional[str]
-    hash: Optional[str]
 
 
 def system_child(root: Element, wanted_local: str) -> Optional[Element]:
@@ -401,17 +403,13 @@ def data_value(root: Element, name: str) -> Optional[str]:
 def fields(root: Element) -> Fields:
     provider = system_child(root, "Provider")
     event_id = system_child(root, "EventID")
-    computer = system_child(root, "Computer")
     time_created = system_child(root, "TimeCreated")
     return Fields(
         provider=None if provider is None else provider.attribute("Name"),
         event_id=None if event_id is None else event_id.value(),
-        computer=None if computer is None else computer.value(),
         system_time=None if time_created is None else time_created.attribute("SystemTime"),
         image=data_value(root, "Image"),
         target_filename=data_value(root, "TargetFilename"),
-        process_id=data_value(root, "ProcessId"),
-        hash=data_value(root, "Hash"),
     )
 
 
@@ -447,21 +445,63 @@ def matches(f: Fields) -> bool:
 # 6. aggregate
 # --------------------------------------------------------------------------
 
-Key = Tuple[str, str, str, str, str, str]
+Key = Tuple[str, ...]
+
+#: `System` children of the Windows event schema whose data is their text.
+SYSTEM_TEXT_ELEMENTS = ("EventID", "Version", "Level", "Task", "Opcode", "Keywords", "EventRecordID", "Channel",
+                        "Computer")
+#: `System` children whose data are attributes only: no value to group by.
+SYSTEM_ATTRIBUTE_ELEMENTS = ("Provider", "TimeCreated", "Correlation", "Execution", "Security")
+STATS_COLUMNS = ("count", "firstTime", "lastTime")
+FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
-def by_key(f: Fields) -> Optional[Key]:
-    """The by-field values in `BY_FIELDS` order; None if any is missing or empty."""
-    event_code = None if f.event_id is None else f.event_id.strip(XML_WHITESPACE)
-    by = {
-        "Computer": f.computer,
-        "EventCode": event_code,
-        "Image": f.image,
-        "process_id": f.process_id,
-        "TargetFilename": f.target_filename,
-        "Hash": f.hash,
-    }
-    values = tuple(by[name] for name in BY_FIELDS)
+def check_by_fields(names: Sequence[str]) -> None:
+    """Raise ValueError unless `names` is a usable by-field list: at least one,
+    no repeats, each a Splunk-style field name (an ASCII letter, then ASCII
+    letters, digits, `_`) that is neither a statistics column nor a `System`
+    element holding attributes only."""
+    if not names:
+        raise ValueError("at least one by-field is needed")
+    for i, name in enumerate(names):
+        if not FIELD_NAME.fullmatch(name):
+            raise ValueError(f"by-field {name!r}: a field name is an ASCII letter followed by ASCII letters, digits or _")
+        if name in STATS_COLUMNS:
+            raise ValueError(f"by-field {name!r}: this is a statistics column, not an event field")
+        if name in SYSTEM_ATTRIBUTE_ELEMENTS:
+            raise ValueError(f"by-field {name!r}: this System element holds attributes only")
+        if name in names[:i]:
+            raise ValueError(f"by-field {name!r} is given twice")
+
+
+def by_field_value(root: Element, name: str) -> Optional[str]:
+    """The value of by-field `name` in an event (None if absent): Splunk's
+    names first (`EventCode` the trimmed EventID, `process_id` the ProcessId
+    Data, `dest` the Computer, `process_name` the basename of the Image Data),
+    then the text `System` elements, then the `Data` of that Name. Names are
+    case-sensitive."""
+    def system_text(element: str) -> Optional[str]:
+        child = system_child(root, element)
+        return None if child is None else child.value()
+
+    if name == "EventCode":
+        value = system_text("EventID")
+        return None if value is None else value.strip(XML_WHITESPACE)
+    if name == "process_id":
+        return data_value(root, "ProcessId")
+    if name == "dest":
+        return system_text("Computer")
+    if name == "process_name":
+        image = data_value(root, "Image")
+        return None if image is None else basename(image)
+    if name in SYSTEM_TEXT_ELEMENTS:
+        return system_text(name)
+    return data_value(root, name)
+
+
+def by_key(root: Element, by_fields: Sequence[str] = BY_FIELDS) -> Optional[Key]:
+    """The by-field values in `by_fields` order; None if any is missing or empty."""
+    values = tuple(by_field_value(root, name) for name in by_fields)
     if any(v is None or v == "" for v in values):
         return None
     return values  # type: ignore[return-value]
@@ -494,12 +534,13 @@ def parse_time(value: Optional[str]) -> Optional[datetime]:
 
 
 class Group:
-    __slots__ = ("count", "first", "last")
+    __slots__ = ("count", "first", "last", "users")
 
     def __init__(self, time: datetime) -> None:
         self.count = 1
         self.first = time
         self.last = time
+        self.users: Set[str] = set()
 
     def add(self, time: datetime) -> None:
         self.count += 1
@@ -510,7 +551,10 @@ class Group:
 class Scan:
     """Accumulates events, groups and malformed events over all files."""
 
-    def __init__(self) -> None:
+    def __init__(self, by_fields: Sequence[str] = BY_FIELDS, users: bool = False) -> None:
+        check_by_fields(by_fields)
+        self.by_fields = tuple(by_fields)
+        self.collect_users = users
         self.files = 0
         self.bytes = 0
         self.inputs: List[InputStats] = []
@@ -524,12 +568,14 @@ class Scan:
         if len(self.examples) < MAX_MALFORMED_EXAMPLES:
             self.examples.append(MalformedEvent(path, offset, reason))
 
-    def add_hit(self, key: Key, time: datetime) -> None:
+    def add_hit(self, key: Key, time: datetime, user: Optional[str] = None) -> None:
         group = self.groups.get(key)
         if group is None:
-            self.groups[key] = Group(time)
+            group = self.groups[key] = Group(time)
         else:
             group.add(time)
+        if user:  # values() skips missing and empty values
+            group.users.add(user)
 
     def add_event(self, path: str, framed: Framed) -> None:
         """Steps 3-6 for one event start."""
@@ -545,7 +591,7 @@ class Scan:
         f = fields(root)
         if not matches(f):
             return
-        key = by_key(f)
+        key = by_key(root, self.by_fields)
         if key is None:
             return  # dropped, as Splunk's `stats by` does; not malformed
         time = parse_time(f.system_time)
@@ -556,7 +602,7 @@ class Scan:
                 reason = f"matching event has an unparsable SystemTime {f.system_time!r}"
             self.add_malformed(path, framed.offset, reason)
             return
-        self.add_hit(key, time)
+        self.add_hit(key, time, data_value(root, "User") if self.collect_users else None)
 
     def add_file(self, path: str, raw: bytes) -> None:
         if raw.startswith(EVTX_MAGIC):
@@ -572,21 +618,23 @@ class Scan:
     def skip(self, path: str, reason: str) -> None:
         self.inputs.append(InputStats(path, None, 0, reason))
 
-    def result(self) -> ScanResult:
-        hits = [
-            Hit(*key, group.count, group.first, group.last)
-            for key, group in sorted(self.groups.items(), key=lambda item: item[0])
-        ]
+    def result(self, rules: Sequence[exclusions.Rule] = ()) -> ScanResult:
+        hit_class = hit_type(self.by_fields)
+        groups = sorted(self.groups.items(), key=lambda item: item[0])
+        hits = [hit_class(*key, group.count, group.first, group.last) for key, group in groups]
+        users = [tuple(sorted(group.users)) for _, group in groups] if self.collect_users else None
+        hits, users, excluded = exclusions.apply(hits, users, rules, self.by_fields)
         stats = ScanStats(
             files=self.files,
             bytes=self.bytes,
             events=self.events,
             malformed=self.malformed,
             malformed_examples=tuple(self.examples),
+            excluded=excluded,
             inputs=tuple(self.inputs),
             files_skipped=sum(1 for i in self.inputs if i.skipped is not None),
         )
-        return ScanResult(hits, stats)
+        return ScanResult(hits, stats, by_fields=self.by_fields, users=users)
 
 
 # --------------------------------------------------------------------------
@@ -637,16 +685,33 @@ def scan(
     *,
     threads: int = 0,
     chunk_size: int = 0,
+    split_size: int = 0,
+    by: ByArg = None,
+    exclude: Union[None, exclusions.RuleArg, Iterable[exclusions.RuleArg]] = None,
+    users: bool = False,
+    progress: Optional[Callable[[int, int], object]] = None,
 ) -> ScanResult:
     """Run the detection over `paths`: one input or an iterable of them (a
     file, a directory, ``"-"`` for stdin, a binary file object).
 
-    `threads` and `chunk_size` are ignored. A missing file raises
-    FileNotFoundError.
+    `by`, `exclude`, `users` and `progress` mean what they mean for
+    `sysmon_hunt.scan()` (`progress` is called after each file);
+    `threads`, `chunk_size` and `split_size` are ignored. A missing file
+    raises FileNotFoundError.
     """
-    del threads, chunk_size  # accepted for signature compatibility only
-    state = Scan()
-    for path in as_path_list(paths):
+    del threads, chunk_size, split_size  # accepted for signature compatibility only
+    state = Scan(by_field_names(by), users)
+    rules = exclusions.as_rules(exclude)
+    exclusions.check(rules, state.by_fields)
+    path_list = as_path_list(paths)
+    total = 0
+    if progress is not None:
+        total = sum(
+            os.stat(path).st_size
+            for path in path_list
+            if not hasattr(path, "read") and os.fsdecode(path) != "-" and not os.path.isdir(path)
+        )
+    for path in path_list:
         if hasattr(path, "read"):
             state.add_file(str(getattr(path, "name", "<stream>")), path.read())
         elif os.fsdecode(path) == "-":
@@ -659,11 +724,15 @@ def scan(
             with open(path, "rb") as handle:
                 raw = handle.read()
             state.add_file(os.fsdecode(path), raw)
-    return state.result()
+        if progress is not None:
+            progress(min(state.bytes, total), total)
+    if progress is not None and not path_list:
+        progress(0, 0)
+    return state.result(rules)
 
 
-def scan_bytes(data: bytes, path: str = "<bytes>") -> ScanResult:
+def scan_bytes(data: bytes, path: str = "<bytes>", by: ByArg = None, users: bool = False) -> ScanResult:
     """Run the detection over one file's raw bytes, reported under `path`."""
-    state = Scan()
+    state = Scan(by_field_names(by), users)
     state.add_file(path, bytes(data))
     return state.result()

@@ -6,8 +6,11 @@ with `==` and a caller never needs to know which one produced it.
 
 from __future__ import annotations
 
+import functools
+import keyword
+from collections import namedtuple
 from datetime import datetime
-from typing import Iterator, NamedTuple, Optional, Sequence, Tuple, overload
+from typing import Iterator, NamedTuple, Optional, Sequence, Tuple, Type, overload
 
 #: The by-fields of the detection, in Splunk's column order.
 BY_FIELDS: Tuple[str, ...] = (
@@ -19,8 +22,11 @@ BY_FIELDS: Tuple[str, ...] = (
     "Hash",
 )
 
+#: The statistics columns after the by-fields.
+STATS_COLUMNS: Tuple[str, ...] = ("count", "firstTime", "lastTime")
+
 #: Every output column, in Splunk's order.
-COLUMNS: Tuple[str, ...] = BY_FIELDS + ("count", "firstTime", "lastTime")
+COLUMNS: Tuple[str, ...] = BY_FIELDS + STATS_COLUMNS
 
 
 class Hit(NamedTuple):
@@ -35,6 +41,19 @@ class Hit(NamedTuple):
     count: int
     firstTime: datetime
     lastTime: datetime
+
+
+@functools.lru_cache(maxsize=64)
+def hit_type(by_fields: Tuple[str, ...]) -> Type[tuple]:
+    """The named-tuple class of hits grouped by `by_fields`: those fields in
+    that order, then `count, firstTime, lastTime`. `Hit` for the default
+    by-fields; one class per by-field list, made once."""
+    if by_fields == BY_FIELDS:
+        return Hit
+    for name in by_fields:
+        if keyword.iskeyword(name):
+            raise ValueError(f"by-field {name!r}: a Python keyword cannot name a field of Hit")
+    return namedtuple("Hit", by_fields + STATS_COLUMNS)  # type: ignore[misc]
 
 
 class MalformedEvent(NamedTuple):
@@ -81,6 +100,8 @@ class ScanStats(NamedTuple):
     malformed: int
     #: The first few malformed events, in file order then offset order.
     malformed_examples: Tuple[MalformedEvent, ...]
+    #: Hits removed by exclusion rules (the detection's filter macro).
+    excluded: int = 0
     #: Every input, scanned or skipped, in the order given (directories
     #: expanded in place, their files sorted by name).
     inputs: Tuple[InputStats, ...] = ()
@@ -89,13 +110,40 @@ class ScanStats(NamedTuple):
 
 
 class ScanResult(Sequence[Hit]):
-    """The hits of a scan, ordered by their by-field values, plus `stats`."""
+    """The hits of a scan, ordered by their by-field values, plus `stats`.
 
-    __slots__ = ("_hits", "stats")
+    `by_fields` names the hits' grouping fields (`columns` adds the
+    statistics); `users` is, per hit, the sorted distinct `User` values of
+    its events when the scan collected them (``users=True``), else None.
+    """
 
-    def __init__(self, hits: Sequence[Hit], stats: ScanStats) -> None:
+    __slots__ = ("_hits", "stats", "by_fields", "users")
+
+    def __init__(
+        self,
+        hits: Sequence[Hit],
+        stats: ScanStats,
+        *,
+        by_fields: Tuple[str, ...] = BY_FIELDS,
+        users: Optional[Sequence[Tuple[str, ...]]] = None,
+    ) -> None:
         self._hits: Tuple[Hit, ...] = tuple(hits)
         self.stats = stats
+        self.by_fields: Tuple[str, ...] = tuple(by_fields)
+        self.users: Optional[Tuple[Tuple[str, ...], ...]] = None if users is None else tuple(map(tuple, users))
+        if self.users is not None and len(self.users) != len(self._hits):
+            raise ValueError("users must have one entry per hit")
+
+    @property
+    def columns(self) -> Tuple[str, ...]:
+        """Every output column: the by-fields, then `count, firstTime, lastTime`."""
+        return self.by_fields + STATS_COLUMNS
+
+    def risk_events(self) -> list:
+        """One Splunk risk event (RBA) per hit, as dicts; needs ``users=True``."""
+        from .risk import risk_events
+
+        return risk_events(self)
 
     @overload
     def __getitem__(self, index: int) -> Hit: ...
@@ -112,7 +160,8 @@ class ScanResult(Sequence[Hit]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ScanResult):
-            return self._hits == other._hits and self.stats == other.stats
+            return (self._hits, self.stats, self.by_fields, self.users) == (
+                other._hits, other.stats, other.by_fields, other.users)
         return NotImplemented
 
     def __repr__(self) -> str:
