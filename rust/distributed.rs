@@ -30,6 +30,8 @@ pub struct PlannedFile {
     pub path: PathBuf,
     pub size: u64,
     pub ranges: Vec<(u64, u64)>,
+    /// The detected format (see [`crate::source::Format::name`]).
+    pub format: &'static str,
 }
 
 /// Plans `path` by the rules of a local scan: the files it names, each cut
@@ -44,6 +46,7 @@ pub fn plan_path(path: &Path, split_size: u64) -> Result<Vec<PlannedFile>> {
                 path: source.path.clone(),
                 size: source.size,
                 ranges: units.iter().filter(|u| u.file_index == index).map(|u| (u.start, u.owned_len)).collect(),
+                format: source.format.name(),
             })
             .collect())
     })

@@ -18,12 +18,17 @@ pub enum Error {
         offset: Option<u64>,
         source: io::Error,
     },
-    /// A gzip stream is corrupt or truncated.
+    /// A gzip or zstd stream is corrupt or truncated.
     Decompress {
         path: PathBuf,
         source: io::Error,
     },
-    /// A file whose format the scanner does not read (e.g. binary EVTX).
+    /// An EVTX file whose header cannot be read.
+    BadEvtx {
+        path: PathBuf,
+        detail: String,
+    },
+    /// A file whose format the scanner does not read (e.g. compressed EVTX).
     Unsupported {
         path: PathBuf,
         what: &'static str,
@@ -55,8 +60,9 @@ impl fmt::Display for Error {
             }
             Error::Io { path, offset: None, source } => write!(f, "{}: {source}", path.display()),
             Error::Decompress { path, source } => {
-                write!(f, "{}: gzip stream is corrupt or truncated: {source}", path.display())
+                write!(f, "{}: compressed stream is corrupt or truncated: {source}", path.display())
             }
+            Error::BadEvtx { path, detail } => write!(f, "{}: not a readable EVTX file: {detail}", path.display()),
             Error::Unsupported { path, what } => write!(f, "{}: {what}", path.display()),
             Error::InvalidOption(message) => write!(f, "invalid option: {message}"),
             Error::InvalidPartial(message) => write!(f, "invalid partial result: {message}"),

@@ -7,16 +7,20 @@
 //! source -> framer -> prefilter -> parser -> matcher -> aggregate -> hits
 //! bytes     event     candidate    values of  Detection   (by-key -> count,
 //! (file,    spans     or skip      a candidate (compiled)   min, max), mergeable
-//! gzip,               (never skips (quick-xml,
-//! UTF-16)             a possible    strict)
-//!                     match)
+//! stdin,              (never skips (quick-xml,
+//! gzip,                a possible   strict)
+//! zstd,                match)
+//! UTF-16,
+//! EVTX)
 //! ```
 //!
-//! [`scan::scan`] drives it: files are cut into units (`source`), each unit is
-//! streamed in fixed-size chunks (`stream`), and units run on a rayon pool;
-//! their partial aggregates merge exactly. `distributed` runs the same units
-//! one at a time for other machines, with partials that travel as bytes.
-//! `python.rs` (the `python` feature)
+//! [`scan::scan`] drives it: inputs are expanded (`input`: directories,
+//! stdin), files are cut into units (`source`), each unit is streamed in
+//! fixed-size chunks (`stream`; compressed input decoded on its own thread,
+//! `readahead`) or, for EVTX, rendered record by record (`evtx`), and units
+//! run on a rayon pool; their partial aggregates merge exactly.
+//! `distributed` runs the same units one at a time for other machines, with
+//! partials that travel as bytes. `python.rs` (the `python` feature)
 //! is the only place that knows about Python.
 //!
 //! ```
@@ -47,11 +51,14 @@ pub mod aggregate;
 pub mod detection;
 pub mod distributed;
 pub mod error;
+pub mod evtx;
 pub mod framer;
+pub mod input;
 pub mod matcher;
 pub mod parser;
 pub mod prefilter;
 pub mod progress;
+pub mod readahead;
 pub mod scan;
 pub mod source;
 pub mod stream;
@@ -67,4 +74,5 @@ pub use aggregate::{GroupStats, Hit, MalformedEvent};
 pub use detection::Detection;
 pub use progress::Progress;
 pub use error::{Error, Result};
-pub use scan::{scan, ScanOptions, ScanOutput};
+pub use input::Input;
+pub use scan::{scan, scan_inputs, InputReport, ScanOptions, ScanOutput};

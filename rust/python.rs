@@ -5,6 +5,7 @@
 //! the output back. Python-facing types (`Hit`, `ScanResult`) are built in
 //! `python/sysmon_hunt/__init__.py` from the plain tuples returned here.
 
+use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -18,8 +19,10 @@ use crate::aggregate::Partial;
 use crate::detection::Detection;
 use crate::distributed;
 use crate::error::Error;
+use crate::input::Input;
 use crate::progress::Progress;
-use crate::scan::{scan as scan_core, ScanOptions, ScanOutput};
+use crate::scan::{scan_inputs, InputReport, ScanOptions, ScanOutput};
+use crate::source::ReaderFailed;
 
 // Named for where users meet it: `sysmon_hunt.ScanError`.
 pyo3::create_exception!(sysmon_hunt, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
@@ -47,7 +50,9 @@ fn to_py_err(error: Error) -> PyErr {
         }
         Error::InvalidOption(_) | Error::InvalidPartial(_) => PyValueError::new_err(message),
         Error::Cancelled => PyKeyboardInterrupt::new_err(message),
-        Error::Decompress { .. } | Error::Unsupported { .. } | Error::Panic(_) => ScanError::new_err(message),
+        Error::Decompress { .. } | Error::BadEvtx { .. } | Error::Unsupported { .. } | Error::Panic(_) => {
+            ScanError::new_err(message)
+        }
     }
 }
 
@@ -108,14 +113,82 @@ fn run_detached<T: Send>(
     })
 }
 
+/// A binary Python file object (anything with `read(n) -> bytes`) as a
+/// byte stream. It attaches to the interpreter only for each read: the
+/// scan itself runs detached, on other threads.
+struct PyReader {
+    file: Py<PyAny>,
+}
+
+impl io::Read for PyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Python::attach(|py| {
+            let data = self.file.call_method1(py, "read", (buf.len(),)).map_err(|e| ReaderFailed::io(e.to_string()))?;
+            let data = data.bind(py);
+            let Ok(bytes) = data.cast::<PyBytes>() else {
+                let what = if data.is_none() { "None (non-blocking file with no data)".to_string() } else { data.get_type().to_string() };
+                return Err(ReaderFailed::io(format!("read() returned {what}, not bytes: open the file in binary mode")));
+            };
+            let bytes = bytes.as_bytes();
+            if bytes.len() > buf.len() {
+                return Err(ReaderFailed::io("read(n) returned more than n bytes"));
+            }
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Ok(bytes.len())
+        })
+    }
+}
+
+/// A path (`str`, `-` for stdin) or a binary file object.
+fn to_input(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Input> {
+    if let Ok(path) = item.extract::<PathBuf>() {
+        return Ok(Input::Path(path));
+    }
+    if item.hasattr("read")? {
+        let name = item
+            .getattr("name")
+            .ok()
+            .and_then(|n| n.extract::<String>().ok())
+            .unwrap_or_else(|| "<stream>".to_string());
+        return Ok(Input::Stream { name, stream: Box::new(PyReader { file: item.clone().unbind() }) });
+    }
+    let _ = py;
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "expected a path or a binary file object, got {}",
+        item.get_type()
+    )))
+}
+
 type HitTuple = (Vec<String>, u64, i64, i64, Vec<String>);
 type MalformedTuple = (String, u64, String);
-type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>);
-/// A planned file: (path, size, [(start, owned_len)]).
-type PlannedTuple = (String, u64, Vec<(u64, u64)>);
+/// (path, format, bytes, skipped reason, damage offset, damage message)
+type InputTuple = (String, Option<String>, u64, Option<String>, Option<u64>, Option<String>);
+type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>, Vec<InputTuple>, usize);
+/// A planned file: (path, size, [(start, owned_len)], format).
+type PlannedTuple = (String, u64, Vec<(u64, u64)>, &'static str);
 
-/// The output as `scan()` returns it; `paths[i]` names file `i`.
+/// The output as `scan()` returns it. Malformed examples name their input
+/// from `output.inputs` (a local scan) or, where the output lists no inputs
+/// (merged partials of a distributed scan), from `paths`.
 fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, StatsTuple) {
+    let names: Vec<String> = if output.inputs.is_empty() {
+        paths.iter().map(|p| p.to_string_lossy().into_owned()).collect()
+    } else {
+        output.inputs.iter().map(|i| i.path.to_string_lossy().into_owned()).collect()
+    };
+    let examples = output
+        .malformed_examples
+        .into_iter()
+        .map(|m| (names[m.file_index].clone(), m.offset, m.reason.into_owned()))
+        .collect();
+    let inputs = output
+        .inputs
+        .iter()
+        .map(|i| {
+            let (offset, message) = i.damaged.clone().unzip();
+            (i.path.to_string_lossy().into_owned(), i.format.clone(), i.bytes, i.skipped.clone(), offset, message)
+        })
+        .collect();
     let hits = output
         .hits
         .into_iter()
@@ -124,27 +197,24 @@ fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, Stats
             (hit.values, hit.stats.count, hit.stats.first, hit.stats.last, users)
         })
         .collect();
-    let examples = output
-        .malformed_examples
-        .into_iter()
-        .map(|m| (paths[m.file_index].to_string_lossy().into_owned(), m.offset, m.reason.into_owned()))
-        .collect();
-    (hits, (output.files, output.bytes, output.events, output.malformed, examples))
+    (hits, (output.files, output.bytes, output.events, output.malformed, examples, inputs, output.files_skipped))
 }
 
-/// scan(paths, threads, chunk_size, split_size, by=None, users=False, progress=None) -> (hits, stats)
+/// scan(inputs, threads, chunk_size, split_size, by=None, users=False, progress=None) -> (hits, stats)
 ///
-/// `paths` is a list of `str`; `by` a list of by-field names (None: v1).
+/// `inputs` is a list of `str` paths (files, directories, `-` for stdin)
+/// and binary file objects; `by` a list of by-field names (None: v1).
 /// Each hit is `(by_field_values, count, first_us, last_us, users)` with
-/// times in microseconds since the Unix epoch and `users` the sorted distinct
-/// `User` values (empty unless `users`); stats are `(files, bytes, events,
-/// malformed, [(path, offset, reason)])`.
+/// times in microseconds since the Unix epoch and `users` the sorted
+/// distinct `User` values (empty unless `users`); stats are `(files, bytes,
+/// events, malformed, [(path, offset, reason)], [(path, format, bytes,
+/// skipped, damage_offset, damage)], files_skipped)`.
 #[pyfunction]
-#[pyo3(signature = (paths, threads=0, chunk_size=0, split_size=0, by=None, users=false, progress=None))]
+#[pyo3(signature = (inputs, threads=0, chunk_size=0, split_size=0, by=None, users=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn scan(
     py: Python<'_>,
-    paths: Vec<PathBuf>,
+    inputs: Vec<Bound<'_, PyAny>>,
     threads: usize,
     chunk_size: usize,
     split_size: u64,
@@ -152,12 +222,13 @@ fn scan(
     users: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
+    let inputs = inputs.iter().map(|item| to_input(py, item)).collect::<PyResult<Vec<_>>>()?;
     let detection = detection(by, users)?;
     let counter = progress.as_ref().map(|_| Arc::new(Progress::default()));
     let options = ScanOptions { threads, chunk_size, split_size, progress: counter.clone() };
     let reporting = progress.as_ref().zip(counter.as_deref());
-    let output = run_detached(py, reporting, |cancel| scan_core(&paths, &detection, &options, cancel))?;
-    Ok(output_tuples(output, &paths))
+    let output = run_detached(py, reporting, move |cancel| scan_inputs(inputs, &detection, &options, cancel))?;
+    Ok(output_tuples(output, &[]))
 }
 
 /// plan_path(path, split_size) -> [(path, size, [(start, owned_len)])]
@@ -171,7 +242,7 @@ fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<Pla
         return Err(PyValueError::new_err("split_size must be at least 1"));
     }
     let planned = run_detached(py, None, |_| distributed::plan_path(&path, split_size))?;
-    Ok(planned.into_iter().map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges)).collect())
+    Ok(planned.into_iter().map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges, f.format)).collect())
 }
 
 /// scan_range(path, file_index, start, owned_len, chunk_size=0) -> Partial
@@ -238,14 +309,35 @@ impl PartialResult {
         self.partial.malformed
     }
 
-    /// finish(paths, sizes) -> (hits, stats), as `scan()` returns them, for
-    /// a scan of the files `paths` (numbered in that order) of `sizes` bytes.
-    fn finish(&self, paths: Vec<PathBuf>, sizes: Vec<u64>) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
-        if paths.len() != sizes.len() {
-            return Err(PyValueError::new_err("paths and sizes differ in length"));
+    /// finish(paths, sizes, formats=None) -> (hits, stats), as `scan()`
+    /// returns them, for a scan of the files `paths` (numbered in that
+    /// order) of `sizes` bytes; `formats` (from the plan) fill `stats.inputs`.
+    #[pyo3(signature = (paths, sizes, formats=None))]
+    fn finish(
+        &self,
+        paths: Vec<PathBuf>,
+        sizes: Vec<u64>,
+        formats: Option<Vec<String>>,
+    ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
+        if paths.len() != sizes.len() || formats.as_ref().is_some_and(|f| f.len() != paths.len()) {
+            return Err(PyValueError::new_err("paths, sizes and formats differ in length"));
         }
         let detection = Detection::telegram_downloads();
-        let output = distributed::finish(self.partial.clone(), &sizes, &detection).map_err(to_py_err)?;
+        let mut output = distributed::finish(self.partial.clone(), &sizes, &detection).map_err(to_py_err)?;
+        if let Some(formats) = formats {
+            output.inputs = paths
+                .iter()
+                .zip(&sizes)
+                .zip(formats)
+                .map(|((path, &bytes), format)| InputReport {
+                    path: path.clone(),
+                    format: Some(format),
+                    bytes,
+                    skipped: None,
+                    damaged: None,
+                })
+                .collect();
+        }
         Ok(output_tuples(output, &paths))
     }
 }

@@ -1,4 +1,5 @@
-//! Runs a scan: inspect files, plan units, scan them on a rayon pool, merge.
+//! Runs a scan: expand inputs, inspect files, plan units, scan them on a
+//! rayon pool, merge.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -10,6 +11,8 @@ use rayon::prelude::*;
 use crate::aggregate::{Hit, MalformedEvent, Partial};
 use crate::detection::Detection;
 use crate::error::{Error, Result};
+use crate::evtx::scan_evtx_unit;
+use crate::input::{expand, Input, Planned};
 use crate::progress::Progress;
 use crate::source::{plan_units, Source, Unit};
 use crate::stream::{scan_unit, Matcher, ReadFailure, Scratch, UnitPosition};
@@ -36,12 +39,57 @@ pub const DEFAULT_SPLIT_SIZE: u64 = 32 << 20;
 #[derive(Debug)]
 pub struct ScanOutput {
     pub hits: Vec<Hit>,
+    /// Files (and streams) scanned.
     pub files: usize,
     pub bytes: u64,
     pub events: u64,
     pub malformed: u64,
-    /// The first few malformed events, by (file, offset).
+    /// The first few malformed events, by (input, offset); `file_index`
+    /// indexes `inputs`.
     pub malformed_examples: Vec<MalformedEvent>,
+    /// Every input, scanned or skipped, in the order given (directories
+    /// expanded in place).
+    pub inputs: Vec<InputReport>,
+    /// Files found in directories and skipped (listed in `inputs`).
+    pub files_skipped: usize,
+}
+
+/// What became of one input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputReport {
+    pub path: PathBuf,
+    /// The detected format (see [`crate::source::Format::name`]); `None` if skipped.
+    pub format: Option<String>,
+    /// Bytes read from disk or the stream.
+    pub bytes: u64,
+    /// Why the input was not scanned.
+    pub skipped: Option<String>,
+    /// A corrupt or truncated compressed stream: the offset in the decoded
+    /// stream where reading stopped, and why. What came before was scanned.
+    pub damaged: Option<(u64, String)>,
+}
+
+/// A compressed input whose stream broke off.
+#[derive(Debug)]
+struct Damage {
+    file_index: usize,
+    offset: u64,
+    message: String,
+}
+
+/// A unit's partial result, with the damage it met.
+#[derive(Debug, Default)]
+struct Outcome {
+    partial: Partial,
+    damage: Vec<Damage>,
+}
+
+impl Outcome {
+    fn merge(mut self, other: Outcome) -> Outcome {
+        self.partial.merge(other.partial);
+        self.damage.extend(other.damage);
+        self
+    }
 }
 
 /// Scans `paths` for `detection`. Every file is opened and sniffed first,
@@ -49,7 +97,12 @@ pub struct ScanOutput {
 /// Setting `cancel` makes the scan stop between chunks with
 /// [`Error::Cancelled`].
 pub fn scan(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
-    catch_panics(|| scan_files(paths, detection, options, cancel))
+    scan_inputs(paths.iter().cloned().map(Input::Path).collect(), detection, options, cancel)
+}
+
+/// [`scan`] over files, directories, `-` (stdin) and open streams.
+pub fn scan_inputs(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
+    catch_panics(|| scan_files(inputs, detection, options, cancel))
 }
 
 /// Runs `work`, turning a panic in it or in any worker it waits for into
@@ -70,7 +123,9 @@ pub fn plan(paths: &[PathBuf], split_size: u64) -> Result<(Vec<Source>, Vec<Unit
 
 /// Scans one unit of `source` (whose index among the scan's files is
 /// `unit.file_index`) into a partial result, adding the bytes it reads to
-/// `progress`. `chunk_size` 0 = the default.
+/// `progress`. `chunk_size` 0 = the default. A damaged compressed stream is
+/// an error here ([`Error::Decompress`]); a local scan keeps what came
+/// before the damage instead.
 pub fn scan_one_unit(
     matcher: &Matcher<'_>,
     scratch: &mut Scratch,
@@ -80,20 +135,50 @@ pub fn scan_one_unit(
     progress: Option<&Arc<Progress>>,
     cancel: &AtomicBool,
 ) -> Result<Partial> {
+    let outcome = scan_unit_keeping_damage(matcher, scratch, source, unit, chunk_size, progress, cancel)?;
+    if let Some(damage) = outcome.damage.into_iter().next() {
+        let message = format!("{} (at decompressed offset {})", damage.message, damage.offset);
+        let error = std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+        return Err(Error::Decompress { path: source.path.clone(), source: error });
+    }
+    Ok(outcome.partial)
+}
+
+/// Scans one unit into a partial result, with the damage it met: a
+/// damaged compressed stream ends the unit, what came before it counts.
+fn scan_unit_keeping_damage(
+    matcher: &Matcher<'_>,
+    scratch: &mut Scratch,
+    source: &Source,
+    unit: &Unit,
+    chunk_size: usize,
+    progress: Option<&Arc<Progress>>,
+    cancel: &AtomicBool,
+) -> Result<Outcome> {
     let chunk_size = if chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { chunk_size };
-    let reader = source.open_at(unit.start, progress)?;
-    let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
-    let mut partial = Partial::default();
-    scan_unit(matcher, scratch, reader, position, chunk_size, cancel, &mut partial).map_err(|failure| match failure {
-        ReadFailure::Io(error, offset) => source.read_error(error, offset),
-        ReadFailure::Cancelled => Error::Cancelled,
-    })?;
-    Ok(partial)
+    let mut outcome = Outcome::default();
+    let result = if source.is_evtx() {
+        scan_evtx_unit(matcher, scratch, source, unit, cancel, &mut outcome.partial)
+    } else {
+        let reader = source.open_at(unit.start, progress)?;
+        let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
+        scan_unit(matcher, scratch, reader, position, chunk_size, cancel, &mut outcome.partial)
+    };
+    match result {
+        Ok(()) => {}
+        Err(ReadFailure::Cancelled) => return Err(Error::Cancelled),
+        // Everything before the break was scanned: keep it, report the break.
+        Err(ReadFailure::Io(error, offset)) if source.is_damage(&error) => {
+            outcome.damage.push(Damage { file_index: unit.file_index, offset, message: error.to_string() });
+        }
+        Err(ReadFailure::Io(error, offset)) => return Err(source.read_error(error, offset)),
+    }
+    Ok(outcome)
 }
 
 impl ScanOutput {
     /// The output of a scan of `files` inputs, `bytes` on disk in all, whose
-    /// units' partial results were merged into `merged`.
+    /// units' partial results were merged into `merged`. It lists no inputs.
     pub fn from_partial(files: usize, bytes: u64, merged: Partial) -> Self {
         ScanOutput {
             files,
@@ -101,31 +186,43 @@ impl ScanOutput {
             events: merged.events,
             malformed: merged.malformed,
             malformed_examples: merged.examples.clone(),
+            inputs: Vec::new(),
+            files_skipped: 0,
             hits: merged.into_hits(),
         }
     }
 }
 
-fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
-    let (sources, units) = plan(paths, options.split_size)?;
-    let total_bytes = sources.iter().map(|s| s.size).sum();
+fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
+    let split_size = if options.split_size == 0 { DEFAULT_SPLIT_SIZE } else { options.split_size };
+    let planned = expand(inputs)?;
+    // Sources are the scanned inputs; `input_of[i]` is source i's place in `planned`.
+    let mut sources = Vec::new();
+    let mut input_of = Vec::new();
+    for (index, entry) in planned.iter().enumerate() {
+        if let Planned::Scan(source) = entry {
+            sources.push(source.clone());
+            input_of.push(index);
+        }
+    }
+    let units = plan_units(&sources, split_size);
     if let Some(progress) = &options.progress {
-        progress.set_total(total_bytes);
+        progress.set_total(sources.iter().map(|s| s.size).sum());
     }
     let compiled = detection.compile();
     let matcher = Matcher::new(&compiled);
 
-    let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Partial> {
+    let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Outcome> {
         let source = &sources[unit.file_index];
-        scan_one_unit(&matcher, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
+        scan_unit_keeping_damage(&matcher, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
     };
 
-    let run_all_units = || -> Result<Partial> {
+    let run_all_units = || -> Result<Outcome> {
         if options.threads == 1 || units.len() == 1 {
             let mut scratch = Scratch::new();
-            let mut total = Partial::default();
+            let mut total = Outcome::default();
             for unit in &units {
-                total.merge(run_unit(&mut scratch, unit)?);
+                total = total.merge(run_unit(&mut scratch, unit)?);
             }
             return Ok(total);
         }
@@ -143,17 +240,46 @@ fn scan_files(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, c
                     }
                     run_unit(scratch, unit)
                 })
-                .try_reduce(Partial::default, |mut a, b| {
-                    a.merge(b);
-                    Ok(a)
-                })
+                .try_reduce(Outcome::default, |a, b| Ok(a.merge(b)))
         })
     };
-    let merged = run_all_units()?;
+    let Outcome { partial: merged, damage } = run_all_units()?;
     if let Some(progress) = &options.progress {
         progress.finish();
     }
-    Ok(ScanOutput::from_partial(sources.len(), total_bytes, merged))
+
+    let mut inputs: Vec<InputReport> = planned
+        .iter()
+        .map(|entry| match entry {
+            Planned::Scan(source) => InputReport {
+                path: source.path.clone(),
+                format: Some(source.format.name().to_string()),
+                bytes: source.bytes(),
+                skipped: None,
+                damaged: None,
+            },
+            Planned::Skip { path, reason } => {
+                InputReport { path: path.clone(), format: None, bytes: 0, skipped: Some(reason.clone()), damaged: None }
+            }
+        })
+        .collect();
+    for Damage { file_index, offset, message } in damage {
+        inputs[input_of[file_index]].damaged = Some((offset, message));
+    }
+    let mut malformed_examples = merged.examples.clone();
+    for example in &mut malformed_examples {
+        example.file_index = input_of[example.file_index];
+    }
+    Ok(ScanOutput {
+        files: sources.len(),
+        bytes: inputs.iter().map(|i| i.bytes).sum(),
+        events: merged.events,
+        malformed: merged.malformed,
+        malformed_examples,
+        files_skipped: inputs.len() - sources.len(),
+        inputs,
+        hits: merged.into_hits(),
+    })
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

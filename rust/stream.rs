@@ -83,7 +83,42 @@ pub enum ReadFailure {
 
 /// Scans `reader` (positioned at `position.base`) into `partial`.
 /// `chunk_size` is how many bytes each read asks for.
+///
+/// A read error ends the stream: the bytes before it are still scanned (an
+/// event cut by it is unterminated) and then the error is returned, so a
+/// caller can keep what was found before a corrupt spot.
 pub fn scan_unit(
+    matcher: &Matcher<'_>,
+    scratch: &mut Scratch,
+    reader: impl Read,
+    position: UnitPosition,
+    chunk_size: usize,
+    cancel: &AtomicBool,
+    partial: &mut Partial,
+) -> Result<(), ReadFailure> {
+    scan_stream(matcher, scratch, reader, position, chunk_size, cancel, partial, None)
+}
+
+/// Scans one complete document held in memory (an EVTX record rendered as
+/// XML) whose events have no place of their own in the input: any
+/// malformed event is reported at `offset`, the document's place.
+pub fn scan_document(
+    matcher: &Matcher<'_>,
+    scratch: &mut Scratch,
+    document: &[u8],
+    file_index: usize,
+    offset: u64,
+    partial: &mut Partial,
+) {
+    let position = UnitPosition { file_index, base: 0, owned_len: u64::MAX };
+    let never = AtomicBool::new(false);
+    // One read takes the whole document; reading a slice cannot fail.
+    let chunk_size = document.len() + 1;
+    let _ = scan_stream(matcher, scratch, document, position, chunk_size, &never, partial, Some(offset));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_stream(
     matcher: &Matcher<'_>,
     scratch: &mut Scratch,
     mut reader: impl Read,
@@ -91,6 +126,7 @@ pub fn scan_unit(
     chunk_size: usize,
     cancel: &AtomicBool,
     partial: &mut Partial,
+    report_at: Option<u64>,
 ) -> Result<(), ReadFailure> {
     let Scratch { buffer: storage, event: event_scratch } = scratch;
     // `storage[..filled]` holds data; `buffer` is that view.
@@ -101,7 +137,8 @@ pub fn scan_unit(
     let mut pos = 0usize;
     let mut at_eof = false;
     let framer = &matcher.framer;
-    let offset_of = |buffer_offset: u64, i: usize| position.base + buffer_offset + i as u64;
+    let offset_of = |buffer_offset: u64, i: usize| report_at.unwrap_or(position.base + buffer_offset + i as u64);
+    let mut failure = None;
     // An event waiting for more bytes: (its start, relative to the unit's
     // base; how many bytes after the start hold neither an end nor another
     // start). Framing resumes there instead of searching the event again
@@ -116,7 +153,7 @@ pub fn scan_unit(
             StartSearch::Found(start) => {
                 let start_offset = buffer_offset + start as u64;
                 if start_offset >= position.owned_len {
-                    return Ok(());
+                    break;
                 }
                 let from = match searched.take() {
                     Some((pending, done)) if pending == start_offset => start + done,
@@ -160,20 +197,20 @@ pub fn scan_unit(
             }
             StartSearch::Undecided(start) => {
                 if buffer_offset + start as u64 >= position.owned_len {
-                    return Ok(());
+                    break;
                 }
                 start
             }
             StartSearch::None => {
                 let keep = buffer.len().saturating_sub(Framer::START_OVERLAP).max(pos);
                 if at_eof || buffer_offset + keep as u64 >= position.owned_len {
-                    return Ok(());
+                    break;
                 }
                 keep
             }
         };
         if at_eof {
-            return Ok(());
+            break;
         }
         if cancel.load(Ordering::Relaxed) {
             return Err(ReadFailure::Cancelled);
@@ -187,9 +224,18 @@ pub fn scan_unit(
         filled -= keep_from;
         buffer_offset += keep_from as u64;
         pos -= keep_from.min(pos);
-        let read_at = buffer_offset + filled as u64;
-        at_eof = fill(&mut reader, storage, &mut filled, chunk_size)
-            .map_err(|e| ReadFailure::Io(e, position.base + read_at))?;
+        match fill(&mut reader, storage, &mut filled, chunk_size) {
+            Ok(eof) => at_eof = eof,
+            Err(error) => {
+                // Scan what arrived before the error as the end of input.
+                failure = Some(ReadFailure::Io(error, position.base + buffer_offset + filled as u64));
+                at_eof = true;
+            }
+        }
+    }
+    match failure {
+        Some(failure) => Err(failure),
+        None => Ok(()),
     }
 }
 
@@ -416,6 +462,40 @@ mod tests {
         let cancel = AtomicBool::new(true);
         let result = scan_unit(&matcher, &mut Scratch::new(), input.as_bytes(), position, 64, &cancel, &mut Partial::default());
         assert!(matches!(result, Err(ReadFailure::Cancelled)));
+    }
+
+    /// Yields its bytes, then fails as a cut gzip stream does.
+    struct CutStream<'a>(&'a [u8]);
+
+    impl Read for CutStream<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_keeps_what_came_before_it() {
+        let compiled = Detection::telegram_downloads().compile();
+        let matcher = Matcher::new(&compiled);
+        let input = format!("{HIT}\n{HIT}\n{}", &HIT[..40]);
+        let cancel = AtomicBool::new(false);
+        for chunk_size in [1, 7, 64, 1 << 20] {
+            let mut partial = Partial::default();
+            let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
+            let reader = CutStream(input.as_bytes());
+            let result = scan_unit(&matcher, &mut Scratch::new(), reader, position, chunk_size, &cancel, &mut partial);
+            let Err(ReadFailure::Io(error, offset)) = result else { panic!("the error must come back") };
+            assert_eq!((error.kind(), offset), (io::ErrorKind::UnexpectedEof, input.len() as u64));
+            // The event cut by the error is unterminated; the others count.
+            assert_eq!((partial.events, partial.malformed), (3, 1), "chunk_size {chunk_size}");
+            assert_eq!(partial.into_hits()[0].stats.count, 2);
+        }
     }
 
     #[test]

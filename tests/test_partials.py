@@ -38,7 +38,7 @@ def write_files(directory: str, raws: List[bytes]) -> List[str]:
 
 def splittable(path: str) -> bool:
     """Whether the core reads `path` in ranges (plain UTF-8) or only whole."""
-    ((_, size, ranges),) = _native.plan_path(path, 1)
+    ((_, size, ranges, _),) = _native.plan_path(path, 1)
     return size > 1 and ranges[0][1] != WHOLE_FILE
 
 
@@ -53,6 +53,7 @@ def test_any_split_merged_in_any_order_equals_the_whole_scan(files, data) -> Non
         paths = write_files(directory, [f.raw for f in files])
         units: List[Tuple[str, int, int, int]] = []
         sizes = []
+        formats = [_native.plan_path(path, 1)[0][3] for path in paths]
         for index, path in enumerate(paths):
             size = os.path.getsize(path)
             sizes.append(size)
@@ -70,7 +71,7 @@ def test_any_split_merged_in_any_order_equals_the_whole_scan(files, data) -> Non
         merged = _native.Partial()
         for path, index, start, owned in order:
             merged.merge(shipped(_native.scan_range(path, index, start, owned, chunk_size=chunk_size)))
-        split = _result_from_native(shipped(merged).finish(paths, sizes))
+        split = _result_from_native(shipped(merged).finish(paths, sizes, formats))
         whole = sysmon_hunt.scan(paths, threads=1)
         note(f"split: {list(split)!r} {split.stats!r}")
         note(f"whole: {list(whole)!r} {whole.stats!r}")
@@ -87,13 +88,13 @@ def test_a_regular_plan_matches_the_local_scan_at_every_split_size(tmp_path) -> 
     whole = sysmon_hunt.scan(path, threads=1)
     assert (whole.stats.events, whole.stats.malformed, sum(h.count for h in whole)) == (4, 1, 3)
     for split_size in range(1, len(raw) + 2):
-        ((planned_path, size, ranges),) = _native.plan_path(path, split_size)
-        assert (planned_path, size) == (path, len(raw))
+        ((planned_path, size, ranges, planned_format),) = _native.plan_path(path, split_size)
+        assert (planned_path, size, planned_format) == (path, len(raw), "xml")
         assert len(ranges) == (1 if split_size >= len(raw) else -(-len(raw) // split_size))
         merged = _native.Partial()
         for start, owned in ranges:
             merged.merge(_native.scan_range(path, 0, start, owned))
-        assert _result_from_native(merged.finish([path], [size])) == whole, split_size
+        assert _result_from_native(merged.finish([path], [size], ["xml"])) == whole, split_size
 
 
 def test_partial_bytes_round_trip_and_refuse_garbage() -> None:
@@ -104,7 +105,7 @@ def test_partial_bytes_round_trip_and_refuse_garbage() -> None:
     # Groups are a hash map, so bytes differ between maps; the content may not.
     size = os.path.getsize(path)
     assert again.finish([path], [size]) == partial.finish([path], [size])
-    assert _result_from_native(again.finish([path], [size])) == sysmon_hunt.scan(path)
+    assert _result_from_native(again.finish([path], [size], ["xml"])) == sysmon_hunt.scan(path)
     assert (again.events, again.malformed) == (partial.events, partial.malformed) == (31, 1)
     assert len(pickle.dumps(partial)) < len(data) + 200
     for bad in [b"", b"junk", data[:-1], data + b"\x00", data[1:]]:
@@ -126,8 +127,8 @@ def test_a_compressed_file_is_never_read_in_ranges(tmp_path) -> None:
 
     path = tmp_path / "one.log.gz"
     path.write_bytes(gzip.compress(sysmon_hunt.sample_path().read_bytes()))
-    ((_, _, ranges),) = _native.plan_path(str(path), 10)
-    assert ranges == [(0, WHOLE_FILE)]
+    ((_, _, ranges, planned_format),) = _native.plan_path(str(path), 10)
+    assert (ranges, planned_format) == ([(0, WHOLE_FILE)], "gzip+xml")
     with pytest.raises(sysmon_hunt.ScanError, match="must be read whole"):
         _native.scan_range(str(path), 0, 10, 10)
 

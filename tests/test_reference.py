@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from sysmon_hunt.reference import scan, scan_bytes
-from sysmon_hunt.results import BY_FIELDS, MAX_MALFORMED_EXAMPLES, Hit, MalformedEvent
+from sysmon_hunt.results import BY_FIELDS, MAX_MALFORMED_EXAMPLES, Hit, InputStats, MalformedEvent
 
 from events import HASH, IMAGE, NS, TARGET, sysmon_event
 
@@ -129,7 +129,8 @@ def test_aggregates_across_files(tmp_path):
     assert hit.count == 2
     assert hit.firstTime == datetime(2021, 1, 1, tzinfo=UTC)
     assert hit.lastTime == datetime(2021, 1, 2, tzinfo=UTC)
-    assert scan([b, a]) == scan([a, b])
+    assert list(scan([b, a])) == list(scan([a, b]))
+    assert scan([b, a]).stats.inputs == tuple(reversed(scan([a, b]).stats.inputs))
 
 
 # ---------------------------------------------------------------- matching
@@ -645,4 +646,5 @@ def test_malformed_examples_capped_and_ordered(tmp_path):
 def test_empty_file(tmp_path):
     result = scan(write(tmp_path, b""))
     assert list(result) == []
-    assert tuple(result.stats) == (1, 0, 0, 0, (), 0)
+    path = str(tmp_path / "sysmon.log")
+    assert tuple(result.stats) == (1, 0, 0, 0, (), 0, (InputStats(path, "xml", 0),), 0)

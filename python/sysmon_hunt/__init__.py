@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import IO, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from . import exclusions
@@ -26,6 +26,7 @@ from .results import (
     BY_FIELDS,
     COLUMNS,
     Hit,
+    InputStats,
     MalformedEvent,
     ScanResult,
     ScanStats,
@@ -39,6 +40,7 @@ __all__ = [
     "ScanResult",
     "ScanStats",
     "MalformedEvent",
+    "InputStats",
     "ScanError",
     "Rule",
     "BY_FIELDS",
@@ -48,6 +50,8 @@ __all__ = [
 __version__ = "0.1.0"
 
 PathArg = Union[str, "os.PathLike[str]"]
+#: A path, or a binary file object (anything with ``read(n) -> bytes``).
+InputArg = Union[PathArg, IO[bytes]]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -55,15 +59,23 @@ Rule = exclusions.Rule
 Progress = Callable[[int, int], object]
 
 
-def _path_list(paths: Union[PathArg, Iterable[PathArg]]) -> List[str]:
-    """One path or an iterable of them, as a list of `str` (a `str` is one path)."""
-    if isinstance(paths, (str, bytes, os.PathLike)):
+def _is_stream(value: object) -> bool:
+    return hasattr(value, "read") and not isinstance(value, (str, bytes, os.PathLike))
+
+
+def _path_list(paths: Union[InputArg, Iterable[InputArg]]) -> list:
+    """One input or an iterable of them, as a list of `str` paths and binary
+    file objects (a `str` is one path, a file object one input)."""
+    if isinstance(paths, (str, bytes, os.PathLike)) or _is_stream(paths):
         paths = [paths]
-    result = []
+    result: list = []
     for path in paths:
-        if not isinstance(path, (str, bytes, os.PathLike)):
-            raise TypeError(f"expected a path (str or os.PathLike), got {type(path).__name__}")
-        result.append(os.fsdecode(path))
+        if _is_stream(path):
+            result.append(path)
+        elif isinstance(path, (str, bytes, os.PathLike)):
+            result.append(os.fsdecode(path))
+        else:
+            raise TypeError(f"expected a path (str or os.PathLike) or a binary file object, got {type(path).__name__}")
     return result
 
 
@@ -74,7 +86,7 @@ def _check_size(name: str, value: int) -> int:
 
 
 def scan(
-    paths: Union[PathArg, Iterable[PathArg]],
+    paths: Union[InputArg, Iterable[InputArg]],
     /,
     *,
     threads: int = 0,
@@ -85,9 +97,11 @@ def scan(
     users: bool = False,
     progress: Optional[Progress] = None,
 ) -> ScanResult:
-    """Run the detection over Sysmon XML log files (UTF-8/UTF-16, gzip or not).
+    """Run the detection over Sysmon logs: XML (UTF-8/UTF-16, plain, gzip or
+    zstd) and binary EVTX, the format sniffed from the bytes.
 
-    `paths` is one path or an iterable of paths. `threads=0` uses every core,
+    `paths` is one input or an iterable of them: a file, a directory (walked
+    recursively), ``"-"`` for standard input, or a binary file object. `threads=0` uses every core,
     `threads=1` scans on one. `chunk_size` (bytes per read) and `split_size`
     (bytes per parallel unit) are tuning knobs; 0 picks the defaults.
 
@@ -104,8 +118,10 @@ def scan(
     Returns the hits ordered by their by-field values, with `.stats`. Raises
     `FileNotFoundError`/`PermissionError`/`OSError` for unreadable files
     (before scanning anything), `ValueError` for an unknown by-field or a
-    bad rule, `ScanError` for a corrupt gzip stream, and `KeyboardInterrupt`
-    when interrupted (the scan stops within a second).
+    bad rule, `ScanError` for an EVTX file with a broken header, and
+    `KeyboardInterrupt` when interrupted (the scan stops within a second).
+    A corrupt or truncated compressed stream is not an error: what came
+    before the damage is scanned and `stats.inputs` says where it is.
     """
     path_list = _path_list(paths)
     by_fields = tuple(_native.by_fields(list(by_field_names(by))))
@@ -135,7 +151,7 @@ def _result_from_native(
     """The `ScanResult` of the core's `(hits, stats)` tuples (from a local
     scan, or from merged partial results of a distributed one), grouped by
     `by_fields`, with users if they were collected, and `rules` applied."""
-    raw_hits, (files, nbytes, events, malformed, examples) = native
+    raw_hits, (files, nbytes, events, malformed, examples, inputs, skipped) = native
     hit_class = hit_type(by_fields)
     hits = [
         hit_class(*values, count, _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last))
@@ -150,6 +166,8 @@ def _result_from_native(
         malformed=malformed,
         malformed_examples=tuple(MalformedEvent(*example) for example in examples),
         excluded=excluded,
+        inputs=tuple(InputStats(*entry) for entry in inputs),
+        files_skipped=skipped,
     )
     return ScanResult(hits, stats, by_fields=by_fields, users=hit_users)
 

@@ -1,17 +1,18 @@
 """Type stubs of the native core (`rust/python.rs`). Use `sysmon_hunt.scan()`."""
 
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 class ScanError(Exception):
     """A scan failed: a corrupt input or an internal error."""
 
 HitTuple = Tuple[List[str], int, int, int, List[str]]
 MalformedTuple = Tuple[str, int, str]
-PlannedFile = Tuple[str, int, List[Tuple[int, int]]]
-StatsTuple = Tuple[int, int, int, int, List[MalformedTuple]]
+InputTuple = Tuple[str, Optional[str], int, Optional[str], Optional[int], Optional[str]]
+StatsTuple = Tuple[int, int, int, int, List[MalformedTuple], List[InputTuple], int]
+PlannedFile = Tuple[str, int, List[Tuple[int, int]], str]
 
 def scan(
-    paths: List[str],
+    inputs: List[Union[str, Any]],
     threads: int = 0,
     chunk_size: int = 0,
     split_size: int = 0,
@@ -19,10 +20,12 @@ def scan(
     users: bool = False,
     progress: Optional[Callable[[int, int], object]] = None,
 ) -> Tuple[List[HitTuple], StatsTuple]:
-    """Hits as (by-field values, count, first_us, last_us, users), times in
-    microseconds since the Unix epoch, users the sorted distinct `User` values
-    (empty unless `users`); stats as (files, bytes, events, malformed, examples).
-    `progress(bytes_done, bytes_total)` is called about every 100 ms and at the end."""
+    """`inputs`: paths (files, directories, "-" for stdin) and binary file
+    objects. Hits as (by-field values, count, first_us, last_us, users),
+    times in microseconds since the Unix epoch, users the sorted distinct
+    `User` values (empty unless `users`); stats as (files, bytes, events,
+    malformed, examples, inputs, files_skipped). `progress(bytes_done,
+    bytes_total)` is called about every 100 ms and at the end."""
 
 def by_fields(by: Optional[List[str]] = None) -> List[str]:
     """The by-fields of the built-in detection, or `by` checked (ValueError if bad)."""
@@ -31,8 +34,9 @@ def by_fields(by: Optional[List[str]] = None) -> List[str]:
 WHOLE_FILE: int
 
 def plan_path(path: str, split_size: int) -> List[PlannedFile]:
-    """The files `path` names as (path, size, [(start, owned_len)]): the units
-    a scan cuts each into (owned_len 2**64 - 1 for a whole file)."""
+    """The files `path` names as (path, size, [(start, owned_len)], format):
+    the units a scan cuts each into (owned_len 2**64 - 1 for a whole file)
+    and the detected format, as `stats.inputs` names it."""
 
 def scan_range(path: str, file_index: int, start: int, owned_len: int, chunk_size: int = 0) -> Partial:
     """Scans the events of `path` whose `<Event` starts lie in
@@ -49,5 +53,8 @@ class Partial:
     def events(self) -> int: ...
     @property
     def malformed(self) -> int: ...
-    def finish(self, paths: List[str], sizes: List[int]) -> Tuple[List[HitTuple], StatsTuple]:
-        """(hits, stats) as `scan()` returns them, for files numbered as `paths`."""
+    def finish(
+        self, paths: List[str], sizes: List[int], formats: Optional[List[str]] = None
+    ) -> Tuple[List[HitTuple], StatsTuple]:
+        """(hits, stats) as `scan()` returns them, for files numbered as
+        `paths`; `formats` (from the plan) fill `stats.inputs`."""

@@ -90,13 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     scan = commands.add_parser(
         "scan",
         help="run the detection over log files",
-        description="Run the detection over Sysmon XML logs (UTF-8 or UTF-16, optionally\n"
-        "gzip-compressed) and write one row per hit: the by-fields, then count\n"
-        "firstTime lastTime. Times are UTC. A summary goes to stderr.",
+        description="Run the detection over Sysmon logs (XML in UTF-8 or UTF-16, plain,\n"
+        "gzip or zstd, and binary EVTX; files, directories, or - for stdin) and write\n"
+        "one row per hit: the by-fields, then count firstTime lastTime. Times are UTC.\n"
+        "A summary goes to stderr.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    scan.add_argument("paths", nargs="*", metavar="PATH", help="log files to scan")
+    scan.add_argument("paths", nargs="*", metavar="PATH",
+                      help="log files or directories to scan; - reads standard input")
     scan.add_argument("--sample", action="store_true",
                       help="also scan the sample log bundled with the package")
     out = scan.add_argument_group("output")
@@ -145,11 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_readable(path: str) -> None:
-    """Raise CliError unless `path` is a readable regular file."""
+    """Raise CliError unless `path` is a readable regular file, a directory or - (stdin)."""
+    if path == "-":
+        return
     try:
         st = os.stat(path)
         if stat.S_ISDIR(st.st_mode):
-            raise CliError("cannot read '%s': Is a directory" % path)
+            os.listdir(path)
+            return
         if not stat.S_ISREG(st.st_mode):
             raise CliError("cannot read '%s': not a regular file" % path)
         with open(path, "rb"):
@@ -302,6 +307,19 @@ def _exclude(result: ScanResult, rules: List[exclusions.Rule]) -> ScanResult:
     return ScanResult(hits, stats, by_fields=result.by_fields, users=users)
 
 
+def input_problems(result: ScanResult) -> List[str]:
+    """Warnings for inputs not (wholly) scanned: printed even with -q, and
+    they make the exit status 2, as an unreadable file does for grep -r."""
+    lines = []
+    for entry in getattr(result.stats, "inputs", ()):
+        if entry.skipped is not None:
+            lines.append("%s: skipped: %s: %s" % (PROG, entry.path, entry.skipped))
+        if entry.damage is not None:
+            lines.append("%s: damaged: %s: %s at decompressed offset %d; what came before it was scanned"
+                         % (PROG, entry.path, entry.damage, entry.damaged_at))
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     paths = [str(p) for p in args.paths]
     if args.sample:
@@ -366,8 +384,14 @@ def run(args: argparse.Namespace) -> int:
             lines.insert(0, "%s: no hits" % PROG)
         sys.stderr.write("\n".join(lines) + "\n")
         sys.stderr.flush()
+    problems = input_problems(result)
+    if problems:
+        sys.stderr.write("\n".join(problems) + "\n")
+        sys.stderr.flush()
     if failed_units:
         sys.stderr.write("".join("%s: failed: %s\n" % (PROG, unit) for unit in failed_units))
+    if problems:
+        status = EXIT_ERROR
     return status
 
 

@@ -170,9 +170,9 @@ def scan(
             except Exception as error:
                 failures.append(((number, -1, 0), UnitFailure(path, 0, None, error)))
                 continue
-            for file_path, size, ranges in planned:
+            for file_path, size, ranges, file_format in planned:
                 index = len(files)
-                files.append((file_path, size))
+                files.append((file_path, size, file_format))
                 input_of_file.append(number)
                 units.extend(WorkUnit(file_path, index, start, owned_len) for start, owned_len in ranges)
 
@@ -193,7 +193,9 @@ def scan(
         client.cancel(futures)
         raise
 
-    result = _result_from_native(merged.finish([path for path, _ in files], [size for _, size in files]))
+    result = _result_from_native(merged.finish(
+        [path for path, _, _ in files], [size for _, size, _ in files], [fmt for _, _, fmt in files]
+    ))
     if failures:
         failures.sort(key=lambda item: item[0])
         raise IncompleteScanError([failure for _, failure in failures], result)

@@ -69,7 +69,28 @@ class MalformedEvent(NamedTuple):
     reason: str
 
 
+class InputStats(NamedTuple):
+    """What became of one input (a file, a file found in a directory, or a stream).
+
+    `format` is what its bytes were detected to be: ``xml``, ``xml-utf16le``,
+    ``xml-utf16be``, the same prefixed with ``gzip+`` or ``zstd+``, or
+    ``evtx``; None when it was skipped. `skipped` says why a file found in a
+    directory was not scanned. `damaged_at` and `damage` are set when a
+    compressed stream is corrupt or truncated: everything before that offset
+    of the decompressed stream was scanned and counts.
+    """
+
+    path: str
+    format: Optional[str]
+    #: Bytes read from disk or the stream.
+    bytes: int
+    skipped: Optional[str] = None
+    damaged_at: Optional[int] = None
+    damage: Optional[str] = None
+
+
 class ScanStats(NamedTuple):
+    #: Files (and streams) scanned.
     files: int
     #: Bytes read from disk (compressed size for gzip files).
     bytes: int
@@ -81,6 +102,11 @@ class ScanStats(NamedTuple):
     malformed_examples: Tuple[MalformedEvent, ...]
     #: Hits removed by exclusion rules (the detection's filter macro).
     excluded: int = 0
+    #: Every input, scanned or skipped, in the order given (directories
+    #: expanded in place, their files sorted by name).
+    inputs: Tuple[InputStats, ...] = ()
+    #: Files found in directories and not scanned (listed in `inputs`).
+    files_skipped: int = 0
 
 
 class ScanResult(Sequence[Hit]):
