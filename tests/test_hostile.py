@@ -382,13 +382,24 @@ def test_a_file_cut_mid_event(cut: int) -> None:
             assert [m.offset for m in ref.stats.malformed_examples] == [last]
 
 
-def test_a_truncated_gzip_file_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_truncated_gzip_file_keeps_what_it_decoded(tmp_path: Path) -> None:
+    """A gzip stream cut short: what the bytes before the cut decode to is
+    scanned (the event cut in half is unterminated), and the input says
+    where the stream broke off."""
     good = gzip.compress(b"\n".join(hit_event(i) for i in range(200)), mtime=0)
+    cut = good[: len(good) * 2 // 3]
     path = tmp_path / "cut.log.gz"
-    path.write_bytes(good[: len(good) * 2 // 3])
-    with pytest.raises(ScanError, match="gzip stream is corrupt or truncated") as info:
-        sysmon_hunt.scan(path)
-    assert str(path) in str(info.value)
+    path.write_bytes(cut)
+    prefix = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(cut)
+    decoded = tmp_path / "prefix.log"
+    decoded.write_bytes(prefix)
+    expected = sysmon_hunt.scan(decoded)
+    assert 0 < len(expected) < 200 and expected.stats.malformed == 1
+    for result in (sysmon_hunt.scan(path), sysmon_hunt.scan(path, threads=1, chunk_size=7), reference.scan(path)):
+        assert list(result) == list(expected)
+        assert (result.stats.events, result.stats.malformed) == (expected.stats.events, 1)
+        (damaged,) = result.stats.inputs
+        assert damaged.damaged_at == len(prefix) and damaged.damage
 
 
 @pytest.mark.parametrize("threads", [1, 2])
