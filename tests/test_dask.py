@@ -70,6 +70,26 @@ def test_options_reach_the_units(client, corpus) -> None:
     assert sysmon_hunt.dask.scan(corpus[:2], client=client, split_bytes=5000, chunk_size=7) == local
 
 
+@pytest.mark.parametrize("by", ["v3", "Computer,TargetFilename,User,EventRecordID"])
+def test_grouping_options_equal_the_local_scan(client, corpus, by: str) -> None:
+    options = dict(by=by, users=True, exclude=["TargetFilename=*.pdf:Zone.Identifier"])
+    local = sysmon_hunt.scan(corpus, **options)
+    assert len(local) > 5 and local.stats.excluded > 0 and any(local.users)
+    on_cluster = sysmon_hunt.dask.scan(corpus, client=client, split_bytes=3000, **options)
+    assert on_cluster == local
+    assert on_cluster.by_fields == local.by_fields and on_cluster.users == local.users
+    assert on_cluster.risk_events() == local.risk_events()
+
+
+def test_bad_grouping_options_fail_before_any_work(client, corpus) -> None:
+    with pytest.raises(ValueError, match="count"):
+        sysmon_hunt.dask.scan(corpus, client=client, by="Computer,count")
+    with pytest.raises(ValueError, match="unknown field"):
+        sysmon_hunt.dask.scan(corpus, client=client, exclude=["process_name=x"])
+    with pytest.raises(TypeError, match="progress"):
+        sysmon_hunt.dask.scan(corpus, client=client, progress=print)
+
+
 # A cluster task costs milliseconds, so few examples, and splits that still
 # cut most events (a generated event is 0.3-1.5 KB) without a task per byte;
 # tests/test_partials.py cuts at every byte without a cluster.
@@ -180,6 +200,16 @@ def test_cli_on_a_running_cluster_prints_what_a_local_scan_prints(client, corpus
     timing = re.compile(r", \d+\.\d\d s \(\d+\.\d MB/s\)$", re.M)
     assert timing.sub("", on_cluster.stderr) == timing.sub("", local.stderr)
     assert timing.search(local.stderr)
+
+
+def test_cli_risk_events_on_a_cluster_equal_the_local_ones(client, corpus) -> None:
+    run = lambda *extra: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "sysmon_hunt", "scan", "--by", "v3", "--risk", *extra, *corpus[:3]],
+        capture_output=True, text=True, timeout=300,
+    )
+    local, on_cluster = run(), run("--dask", client.scheduler.address)
+    assert local.returncode == on_cluster.returncode == 0, on_cluster.stderr
+    assert on_cluster.stdout == local.stdout and '"risk_object"' in local.stdout
 
 
 def test_cli_reports_failed_units_after_the_other_results(client, corpus, tmp_path) -> None:

@@ -28,7 +28,9 @@ import inspect
 import logging
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
-from . import PathArg, ScanError, _check_size, _native, _path_list, _result_from_native
+from . import PathArg, ScanError, _check_size, _grouping, _native, _path_list, _result_from_native
+from . import exclusions
+from .detection import ByArg
 from .results import ScanResult
 
 __all__ = ["scan", "connect", "WorkUnit", "UnitFailure", "IncompleteScanError", "DEFAULT_SPLIT_BYTES"]
@@ -44,6 +46,7 @@ WHOLE_FILE: int = _native.WHOLE_FILE
 _LOCAL_ONLY = {
     "threads": "each worker scans one unit per Dask thread; size the cluster instead",
     "split_size": "use split_bytes",
+    "progress": "the client does not see the workers' reads; Dask's dashboard shows the tasks",
 }
 
 _INSTALL_HINT = "Dask's distributed scheduler is not installed: pip install 'sysmon-hunt[dask]'"
@@ -137,19 +140,25 @@ def scan(
     *,
     client: Any,
     split_bytes: int = DEFAULT_SPLIT_BYTES,
+    by: ByArg = None,
+    exclude: Union[None, exclusions.RuleArg, Iterable[exclusions.RuleArg]] = None,
+    users: bool = False,
     **scan_options: Any,
 ) -> ScanResult:
     """Run the detection on the cluster of `client` (a `distributed.Client`).
 
     The result is identical to ``sysmon_hunt.scan(paths, **scan_options)``
     on the same files, whatever `split_bytes` (bytes per unit of a large
-    plain file) or the number of workers. Workers open the paths themselves.
+    plain file) or the number of workers. `by`, `exclude` and `users` mean
+    what they mean there: every unit groups by the same fields, and the
+    rules are applied once, to the merged hits. Workers open the paths themselves.
     Raises `IncompleteScanError` (with the other units' merged result) when
     some units fail, `TypeError`/`ValueError` for bad options.
     """
     path_list = _path_list(paths)
     split = _check_split(split_bytes)
-    options = _unit_options(scan_options)
+    by_fields, rules = _grouping(by, exclude)
+    options = _unit_options({**scan_options, "by": list(by_fields), "users": bool(users)})
     try:
         from distributed import as_completed
     except ImportError as error:
@@ -194,8 +203,9 @@ def scan(
         raise
 
     result = _result_from_native(merged.finish(
-        [path for path, _, _ in files], [size for _, size, _ in files], [fmt for _, _, fmt in files]
-    ))
+        [path for path, _, _ in files], [size for _, size, _ in files], [fmt for _, _, fmt in files],
+        list(by_fields),
+    ), by_fields, users, rules)
     if failures:
         failures.sort(key=lambda item: item[0])
         raise IncompleteScanError([failure for _, failure in failures], result)
