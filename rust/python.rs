@@ -164,8 +164,8 @@ type MalformedTuple = (String, u64, String);
 /// (path, format, bytes, skipped reason, damage offset, damage message)
 type InputTuple = (String, Option<String>, u64, Option<String>, Option<u64>, Option<String>);
 type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>, Vec<InputTuple>, usize);
-/// A planned file: (path, size, [(start, owned_len)], format).
-type PlannedTuple = (String, u64, Vec<(u64, u64)>, &'static str);
+/// A planned file: (path, size, [(start, owned_len)], format, skipped).
+type PlannedTuple = (String, u64, Vec<(u64, u64)>, Option<&'static str>, Option<String>);
 
 /// The output as `scan()` returns it. Malformed examples name their input
 /// from `output.inputs` (a local scan) or, where the output lists no inputs
@@ -231,18 +231,22 @@ fn scan(
     Ok(output_tuples(output, &[]))
 }
 
-/// plan_path(path, split_size) -> [(path, size, [(start, owned_len)])]
+/// plan_path(path, split_size) -> [(path, size, [(start, owned_len)], format, skipped)]
 ///
-/// The files `path` names and the units a scan cuts each into (ranges of
-/// at most `split_size` bytes where the encoding allows; `owned_len` is
-/// 2**64 - 1 for a whole file).
+/// The files `path` names (a directory walked as a local scan walks it) and
+/// the units a scan cuts each into (ranges of at most `split_size` bytes
+/// where the encoding allows; `owned_len` is 2**64 - 1 for a whole file).
+/// A file that is skipped has no units, format None and its reason.
 #[pyfunction]
 fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<PlannedTuple>> {
     if split_size == 0 {
         return Err(PyValueError::new_err("split_size must be at least 1"));
     }
     let planned = run_detached(py, None, |_| distributed::plan_path(&path, split_size))?;
-    Ok(planned.into_iter().map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges, f.format)).collect())
+    Ok(planned
+        .into_iter()
+        .map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges, f.format, f.skipped))
+        .collect())
 }
 
 /// scan_range(path, file_index, start, owned_len, chunk_size=0, by=None, users=False) -> Partial

@@ -81,6 +81,26 @@ def test_grouping_options_equal_the_local_scan(client, corpus, by: str) -> None:
     assert on_cluster.risk_events() == local.risk_events()
 
 
+def test_directories_are_walked_as_a_local_scan_walks_them(client, corpus, tmp_path) -> None:
+    root = tmp_path / "collected"
+    (root / "host-b" / "deep").mkdir(parents=True)
+    (root / "host-a").mkdir()
+    for i, path in enumerate(corpus):
+        target = root / ("host-a" if i % 2 else "host-b/deep") / Path(path).name
+        target.write_bytes(Path(path).read_bytes())
+    os.mkfifo(root / "host-a" / "pipe")  # found in a directory: skipped and reported
+    local = sysmon_hunt.scan([str(root), corpus[0]])
+    assert local.stats.files_skipped == 1 and len(local) > 10
+    assert sysmon_hunt.dask.scan([str(root), corpus[0]], client=client, split_bytes=5000) == local
+
+
+def test_streams_are_refused(client, corpus) -> None:
+    with pytest.raises(TypeError, match="paths"):
+        sysmon_hunt.dask.scan(["-"], client=client)
+    with open(corpus[0], "rb") as stream, pytest.raises(TypeError, match="paths"):
+        sysmon_hunt.dask.scan([stream], client=client)
+
+
 def test_bad_grouping_options_fail_before_any_work(client, corpus) -> None:
     with pytest.raises(ValueError, match="count"):
         sysmon_hunt.dask.scan(corpus, client=client, by="Computer,count")

@@ -31,7 +31,7 @@ from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tu
 from . import PathArg, ScanError, _check_size, _grouping, _native, _path_list, _result_from_native
 from . import exclusions
 from .detection import ByArg
-from .results import ScanResult
+from .results import InputStats, ScanResult
 
 __all__ = ["scan", "connect", "WorkUnit", "UnitFailure", "IncompleteScanError", "DEFAULT_SPLIT_BYTES"]
 
@@ -102,7 +102,7 @@ class IncompleteScanError(ScanError):
 # ---------------------------------------------------------------------------
 
 
-def _plan(path: str, split_bytes: int) -> List[Tuple[str, int, List[Tuple[int, int]]]]:
+def _plan(path: str, split_bytes: int) -> List["_native.PlannedFile"]:
     return _native.plan_path(path, split_bytes)
 
 
@@ -156,6 +156,9 @@ def scan(
     some units fail, `TypeError`/`ValueError` for bad options.
     """
     path_list = _path_list(paths)
+    for path in path_list:
+        if not isinstance(path, str) or path == "-":
+            raise TypeError("a cluster scan takes paths, which its workers open; got %r" % (path,))
     split = _check_split(split_bytes)
     by_fields, rules = _grouping(by, exclude)
     options = _unit_options({**scan_options, "by": list(by_fields), "users": bool(users)})
@@ -164,7 +167,10 @@ def scan(
     except ImportError as error:
         raise ImportError(_INSTALL_HINT) from error
 
-    files: List[Tuple[str, int]] = []  # (path, size), numbered in input order
+    files: List[Tuple[str, int, str]] = []  # (path, size, format), numbered in input order
+    # What each planned entry became, in plan order: a file number, or the
+    # report of a file found in a directory and skipped.
+    entries: List[Union[int, InputStats]] = []
     input_of_file: List[int] = []  # which input named each file
     units: List[WorkUnit] = []
     # (input number, file number, start) orders failures like inputs and ranges.
@@ -179,8 +185,12 @@ def scan(
             except Exception as error:
                 failures.append(((number, -1, 0), UnitFailure(path, 0, None, error)))
                 continue
-            for file_path, size, ranges, file_format in planned:
+            for file_path, size, ranges, file_format, skipped in planned:
+                if skipped is not None:
+                    entries.append(InputStats(file_path, None, 0, skipped))
+                    continue
                 index = len(files)
+                entries.append(index)
                 files.append((file_path, size, file_format))
                 input_of_file.append(number)
                 units.extend(WorkUnit(file_path, index, start, owned_len) for start, owned_len in ranges)
@@ -202,14 +212,24 @@ def scan(
         client.cancel(futures)
         raise
 
-    result = _result_from_native(merged.finish(
+    hits, stats = merged.finish(
         [path for path, _, _ in files], [size for _, size, _ in files], [fmt for _, _, fmt in files],
         list(by_fields),
-    ), by_fields, users, rules)
+    )
+    result = _result_from_native((hits, _with_skipped(stats, entries)), by_fields, users, rules)
     if failures:
         failures.sort(key=lambda item: item[0])
         raise IncompleteScanError([failure for _, failure in failures], result)
     return result
+
+
+def _with_skipped(stats: "_native.StatsTuple", entries: List[Union[int, InputStats]]) -> "_native.StatsTuple":
+    """`stats` of the scanned files with the skipped ones put back in their
+    place among the inputs, as a local scan lists them."""
+    files, nbytes, events, malformed, examples, scanned, _ = stats
+    inputs = [scanned[entry] if isinstance(entry, int) else tuple(entry) for entry in entries]
+    skipped = sum(1 for entry in entries if not isinstance(entry, int))
+    return (files, nbytes, events, malformed, examples, inputs, skipped)
 
 
 @contextlib.contextmanager
