@@ -15,38 +15,58 @@ use std::sync::atomic::AtomicBool;
 use crate::aggregate::Partial;
 use crate::detection::Detection;
 use crate::error::{Error, Result};
-use crate::scan::{catch_panics, plan, scan_one_unit, ScanOutput};
-use crate::source::{Source, Unit};
+use crate::input::{expand, Input, Planned, STDIN};
+use crate::scan::{catch_panics, scan_one_unit, ScanOutput, DEFAULT_SPLIT_SIZE};
+use crate::source::{plan_units, Source, Unit};
 use crate::stream::{Matcher, Scratch};
 
 /// The `owned_len` of a unit that is a whole file.
 pub const WHOLE_FILE: u64 = u64::MAX;
 
-/// One planned input file: its path, its size on disk, and its units as
+/// One file a path names: its path, its size on disk, and its units as
 /// `(start, owned_len)`: an event belongs to the unit whose
-/// `[start, start + owned_len)` holds its `<Event` start.
+/// `[start, start + owned_len)` holds its `<Event` start. A file found in a
+/// directory that cannot be scanned has no units, no format and the reason
+/// it was skipped, as a local scan reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedFile {
     pub path: PathBuf,
     pub size: u64,
     pub ranges: Vec<(u64, u64)>,
     /// The detected format (see [`crate::source::Format::name`]).
-    pub format: &'static str,
+    pub format: Option<&'static str>,
+    pub skipped: Option<String>,
 }
 
-/// Plans `path` by the rules of a local scan: the files it names, each cut
-/// into ranges of at most `split_size` bytes where its encoding allows.
+/// Plans `path` by the rules of a local scan: the files it names (a
+/// directory is walked as a local scan walks it), each cut into ranges of
+/// at most `split_size` bytes where its encoding allows. Standard input is
+/// refused: a worker cannot read the coordinator's.
 pub fn plan_path(path: &Path, split_size: u64) -> Result<Vec<PlannedFile>> {
     catch_panics(|| {
-        let (sources, units) = plan(&[path.to_path_buf()], split_size)?;
-        Ok(sources
-            .iter()
-            .enumerate()
-            .map(|(index, source)| PlannedFile {
-                path: source.path.clone(),
-                size: source.size,
-                ranges: units.iter().filter(|u| u.file_index == index).map(|u| (u.start, u.owned_len)).collect(),
-                format: source.format.name(),
+        if path.as_os_str() == STDIN {
+            return Err(Error::InvalidOption(
+                "standard input cannot be scanned on a cluster: the workers open the inputs by path".to_string(),
+            ));
+        }
+        let split_size = if split_size == 0 { DEFAULT_SPLIT_SIZE } else { split_size };
+        let planned = expand(vec![Input::Path(path.to_path_buf())])?;
+        Ok(planned
+            .into_iter()
+            .map(|entry| match entry {
+                Planned::Scan(source) => PlannedFile {
+                    ranges: plan_units(std::slice::from_ref(&source), split_size)
+                        .into_iter()
+                        .map(|unit| (unit.start, unit.owned_len))
+                        .collect(),
+                    path: source.path,
+                    size: source.size,
+                    format: Some(source.format.name()),
+                    skipped: None,
+                },
+                Planned::Skip { path, reason } => {
+                    PlannedFile { path, size: 0, ranges: Vec::new(), format: None, skipped: Some(reason) }
+                }
             })
             .collect())
     })

@@ -164,8 +164,8 @@ type MalformedTuple = (String, u64, String);
 /// (path, format, bytes, skipped reason, damage offset, damage message)
 type InputTuple = (String, Option<String>, u64, Option<String>, Option<u64>, Option<String>);
 type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>, Vec<InputTuple>, usize);
-/// A planned file: (path, size, [(start, owned_len)], format).
-type PlannedTuple = (String, u64, Vec<(u64, u64)>, &'static str);
+/// A planned file: (path, size, [(start, owned_len)], format, skipped).
+type PlannedTuple = (String, u64, Vec<(u64, u64)>, Option<&'static str>, Option<String>);
 
 /// The output as `scan()` returns it. Malformed examples name their input
 /// from `output.inputs` (a local scan) or, where the output lists no inputs
@@ -231,26 +231,32 @@ fn scan(
     Ok(output_tuples(output, &[]))
 }
 
-/// plan_path(path, split_size) -> [(path, size, [(start, owned_len)])]
+/// plan_path(path, split_size) -> [(path, size, [(start, owned_len)], format, skipped)]
 ///
-/// The files `path` names and the units a scan cuts each into (ranges of
-/// at most `split_size` bytes where the encoding allows; `owned_len` is
-/// 2**64 - 1 for a whole file).
+/// The files `path` names (a directory walked as a local scan walks it) and
+/// the units a scan cuts each into (ranges of at most `split_size` bytes
+/// where the encoding allows; `owned_len` is 2**64 - 1 for a whole file).
+/// A file that is skipped has no units, format None and its reason.
 #[pyfunction]
 fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<PlannedTuple>> {
     if split_size == 0 {
         return Err(PyValueError::new_err("split_size must be at least 1"));
     }
     let planned = run_detached(py, None, |_| distributed::plan_path(&path, split_size))?;
-    Ok(planned.into_iter().map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges, f.format)).collect())
+    Ok(planned
+        .into_iter()
+        .map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges, f.format, f.skipped))
+        .collect())
 }
 
-/// scan_range(path, file_index, start, owned_len, chunk_size=0) -> Partial
+/// scan_range(path, file_index, start, owned_len, chunk_size=0, by=None, users=False) -> Partial
 ///
 /// Scans the unit of `path` whose event starts lie in
 /// `[start, start + owned_len)`; the file is number `file_index` of the scan.
+/// `by` and `users` as for `scan()`; every unit of a scan must use the same.
 #[pyfunction]
-#[pyo3(signature = (path, file_index, start, owned_len, chunk_size=0))]
+#[pyo3(signature = (path, file_index, start, owned_len, chunk_size=0, by=None, users=false))]
+#[allow(clippy::too_many_arguments)]
 fn scan_range(
     py: Python<'_>,
     path: PathBuf,
@@ -258,8 +264,10 @@ fn scan_range(
     start: u64,
     owned_len: u64,
     chunk_size: usize,
+    by: Option<Vec<String>>,
+    users: bool,
 ) -> PyResult<PartialResult> {
-    let detection = Detection::telegram_downloads();
+    let detection = detection(by, users)?;
     let partial = run_detached(py, None, |cancel| {
         distributed::scan_range(&path, file_index, start, owned_len, &detection, chunk_size, cancel)
     })?;
@@ -309,20 +317,22 @@ impl PartialResult {
         self.partial.malformed
     }
 
-    /// finish(paths, sizes, formats=None) -> (hits, stats), as `scan()`
-    /// returns them, for a scan of the files `paths` (numbered in that
-    /// order) of `sizes` bytes; `formats` (from the plan) fill `stats.inputs`.
-    #[pyo3(signature = (paths, sizes, formats=None))]
+    /// finish(paths, sizes, formats=None, by=None) -> (hits, stats), as
+    /// `scan()` returns them, for a scan of the files `paths` (numbered in
+    /// that order) of `sizes` bytes whose units were scanned with `by`;
+    /// `formats` (from the plan) fill `stats.inputs`.
+    #[pyo3(signature = (paths, sizes, formats=None, by=None))]
     fn finish(
         &self,
         paths: Vec<PathBuf>,
         sizes: Vec<u64>,
         formats: Option<Vec<String>>,
+        by: Option<Vec<String>>,
     ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
         if paths.len() != sizes.len() || formats.as_ref().is_some_and(|f| f.len() != paths.len()) {
             return Err(PyValueError::new_err("paths, sizes and formats differ in length"));
         }
-        let detection = Detection::telegram_downloads();
+        let detection = detection(by, false)?;
         let mut output = distributed::finish(self.partial.clone(), &sizes, &detection).map_err(to_py_err)?;
         if let Some(formats) = formats {
             output.inputs = paths

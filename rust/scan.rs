@@ -112,15 +112,6 @@ pub fn catch_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
     panic::catch_unwind(AssertUnwindSafe(work)).map_err(|payload| Error::Panic(panic_message(payload.as_ref())))?
 }
 
-/// Opens and sniffs every input, then cuts them into units of at most
-/// `split_size` bytes where the encoding allows (0 = the default size).
-pub fn plan(paths: &[PathBuf], split_size: u64) -> Result<(Vec<Source>, Vec<Unit>)> {
-    let split_size = if split_size == 0 { DEFAULT_SPLIT_SIZE } else { split_size };
-    let sources = paths.iter().map(|p| Source::inspect(p)).collect::<Result<Vec<_>>>()?;
-    let units = plan_units(&sources, split_size);
-    Ok((sources, units))
-}
-
 /// Scans one unit of `source` (whose index among the scan's files is
 /// `unit.file_index`) into a partial result, adding the bytes it reads to
 /// `progress`. `chunk_size` 0 = the default. A damaged compressed stream is

@@ -121,8 +121,6 @@ def test_excel_csv(tmp_path: Path, scanner: List[str]) -> None:
         (["--risk", "--format", "csv"], 2, "--risk"),
         (["--excel", "--format", "json"], 2, "--excel"),
         (["--format", "csv", "-o", "no/such/dir/x.csv"], 2, "cannot write 'no/such/dir/x.csv'"),
-        (["--dask", "local:1", "--by", "v3"], 2, "--dask"),
-        (["--dask", "local:1", "--risk"], 2, "--dask"),
     ],
 )
 def test_exit_status(known: Path, scanner: List[str], args: List[str], status: int, message) -> None:

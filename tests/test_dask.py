@@ -70,6 +70,46 @@ def test_options_reach_the_units(client, corpus) -> None:
     assert sysmon_hunt.dask.scan(corpus[:2], client=client, split_bytes=5000, chunk_size=7) == local
 
 
+@pytest.mark.parametrize("by", ["v3", "Computer,TargetFilename,User,EventRecordID"])
+def test_grouping_options_equal_the_local_scan(client, corpus, by: str) -> None:
+    options = dict(by=by, users=True, exclude=["TargetFilename=*.pdf:Zone.Identifier"])
+    local = sysmon_hunt.scan(corpus, **options)
+    assert len(local) > 5 and local.stats.excluded > 0 and any(local.users)
+    on_cluster = sysmon_hunt.dask.scan(corpus, client=client, split_bytes=3000, **options)
+    assert on_cluster == local
+    assert on_cluster.by_fields == local.by_fields and on_cluster.users == local.users
+    assert on_cluster.risk_events() == local.risk_events()
+
+
+def test_directories_are_walked_as_a_local_scan_walks_them(client, corpus, tmp_path) -> None:
+    root = tmp_path / "collected"
+    (root / "host-b" / "deep").mkdir(parents=True)
+    (root / "host-a").mkdir()
+    for i, path in enumerate(corpus):
+        target = root / ("host-a" if i % 2 else "host-b/deep") / Path(path).name
+        target.write_bytes(Path(path).read_bytes())
+    os.mkfifo(root / "host-a" / "pipe")  # found in a directory: skipped and reported
+    local = sysmon_hunt.scan([str(root), corpus[0]])
+    assert local.stats.files_skipped == 1 and len(local) > 10
+    assert sysmon_hunt.dask.scan([str(root), corpus[0]], client=client, split_bytes=5000) == local
+
+
+def test_streams_are_refused(client, corpus) -> None:
+    with pytest.raises(TypeError, match="paths"):
+        sysmon_hunt.dask.scan(["-"], client=client)
+    with open(corpus[0], "rb") as stream, pytest.raises(TypeError, match="paths"):
+        sysmon_hunt.dask.scan([stream], client=client)
+
+
+def test_bad_grouping_options_fail_before_any_work(client, corpus) -> None:
+    with pytest.raises(ValueError, match="count"):
+        sysmon_hunt.dask.scan(corpus, client=client, by="Computer,count")
+    with pytest.raises(ValueError, match="unknown field"):
+        sysmon_hunt.dask.scan(corpus, client=client, exclude=["process_name=x"])
+    with pytest.raises(TypeError, match="progress"):
+        sysmon_hunt.dask.scan(corpus, client=client, progress=print)
+
+
 # A cluster task costs milliseconds, so few examples, and splits that still
 # cut most events (a generated event is 0.3-1.5 KB) without a task per byte;
 # tests/test_partials.py cuts at every byte without a cluster.
@@ -180,6 +220,16 @@ def test_cli_on_a_running_cluster_prints_what_a_local_scan_prints(client, corpus
     timing = re.compile(r", \d+\.\d\d s \(\d+\.\d MB/s\)$", re.M)
     assert timing.sub("", on_cluster.stderr) == timing.sub("", local.stderr)
     assert timing.search(local.stderr)
+
+
+def test_cli_risk_events_on_a_cluster_equal_the_local_ones(client, corpus) -> None:
+    run = lambda *extra: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "sysmon_hunt", "scan", "--by", "v3", "--risk", *extra, *corpus[:3]],
+        capture_output=True, text=True, timeout=300,
+    )
+    local, on_cluster = run(), run("--dask", client.scheduler.address)
+    assert local.returncode == on_cluster.returncode == 0, on_cluster.stderr
+    assert on_cluster.stdout == local.stdout and '"risk_object"' in local.stdout
 
 
 def test_cli_reports_failed_units_after_the_other_results(client, corpus, tmp_path) -> None:

@@ -38,7 +38,7 @@ def write_files(directory: str, raws: List[bytes]) -> List[str]:
 
 def splittable(path: str) -> bool:
     """Whether the core reads `path` in ranges (plain UTF-8) or only whole."""
-    ((_, size, ranges, _),) = _native.plan_path(path, 1)
+    ((_, size, ranges, _, _),) = _native.plan_path(path, 1)
     return size > 1 and ranges[0][1] != WHOLE_FILE
 
 
@@ -88,7 +88,7 @@ def test_a_regular_plan_matches_the_local_scan_at_every_split_size(tmp_path) -> 
     whole = sysmon_hunt.scan(path, threads=1)
     assert (whole.stats.events, whole.stats.malformed, sum(h.count for h in whole)) == (4, 1, 3)
     for split_size in range(1, len(raw) + 2):
-        ((planned_path, size, ranges, planned_format),) = _native.plan_path(path, split_size)
+        ((planned_path, size, ranges, planned_format, _),) = _native.plan_path(path, split_size)
         assert (planned_path, size, planned_format) == (path, len(raw), "xml")
         assert len(ranges) == (1 if split_size >= len(raw) else -(-len(raw) // split_size))
         merged = _native.Partial()
@@ -127,7 +127,7 @@ def test_a_compressed_file_is_never_read_in_ranges(tmp_path) -> None:
 
     path = tmp_path / "one.log.gz"
     path.write_bytes(gzip.compress(sysmon_hunt.sample_path().read_bytes()))
-    ((_, _, ranges, planned_format),) = _native.plan_path(str(path), 10)
+    ((_, _, ranges, planned_format, _),) = _native.plan_path(str(path), 10)
     assert (ranges, planned_format) == ([(0, WHOLE_FILE)], "gzip+xml")
     with pytest.raises(sysmon_hunt.ScanError, match="must be read whole"):
         _native.scan_range(str(path), 0, 10, 10)

@@ -124,10 +124,7 @@ def scan(
     before the damage is scanned and `stats.inputs` says where it is.
     """
     path_list = _path_list(paths)
-    by_fields = tuple(_native.by_fields(list(by_field_names(by))))
-    rules = exclusions.as_rules(exclude)
-    exclusions.check(rules, by_fields)
-    hit_type(by_fields)  # a name that cannot name a field fails before the scan
+    by_fields, rules = _grouping(by, exclude)
     if progress is not None and not callable(progress):
         raise TypeError("progress must be callable(bytes_done, bytes_total)")
     native = _native.scan(
@@ -140,6 +137,18 @@ def scan(
         progress,
     )
     return _result_from_native(native, by_fields, users, rules)
+
+
+def _grouping(
+    by: ByArg, exclude: Union[None, exclusions.RuleArg, Iterable[exclusions.RuleArg]]
+) -> Tuple[Tuple[str, ...], List[exclusions.Rule]]:
+    """The checked by-field names and exclusion rules of a scan, so that a
+    bad name or rule fails before any file is read."""
+    by_fields = tuple(_native.by_fields(list(by_field_names(by))))
+    rules = exclusions.as_rules(exclude)
+    exclusions.check(rules, by_fields)
+    hit_type(by_fields)  # a name that cannot name a field fails here too
+    return by_fields, rules
 
 
 def _result_from_native(

@@ -9,7 +9,7 @@ HitTuple = Tuple[List[str], int, int, int, List[str]]
 MalformedTuple = Tuple[str, int, str]
 InputTuple = Tuple[str, Optional[str], int, Optional[str], Optional[int], Optional[str]]
 StatsTuple = Tuple[int, int, int, int, List[MalformedTuple], List[InputTuple], int]
-PlannedFile = Tuple[str, int, List[Tuple[int, int]], str]
+PlannedFile = Tuple[str, int, List[Tuple[int, int]], Optional[str], Optional[str]]
 
 def scan(
     inputs: List[Union[str, Any]],
@@ -34,13 +34,24 @@ def by_fields(by: Optional[List[str]] = None) -> List[str]:
 WHOLE_FILE: int
 
 def plan_path(path: str, split_size: int) -> List[PlannedFile]:
-    """The files `path` names as (path, size, [(start, owned_len)], format):
-    the units a scan cuts each into (owned_len 2**64 - 1 for a whole file)
-    and the detected format, as `stats.inputs` names it."""
+    """The files `path` names (a directory walked as a local scan walks it)
+    as (path, size, [(start, owned_len)], format, skipped): the units a scan
+    cuts each into (owned_len 2**64 - 1 for a whole file), the detected
+    format as `stats.inputs` names it, and why a file found in a directory
+    was skipped (no units, format None)."""
 
-def scan_range(path: str, file_index: int, start: int, owned_len: int, chunk_size: int = 0) -> Partial:
+def scan_range(
+    path: str,
+    file_index: int,
+    start: int,
+    owned_len: int,
+    chunk_size: int = 0,
+    by: Optional[List[str]] = None,
+    users: bool = False,
+) -> Partial:
     """Scans the events of `path` whose `<Event` starts lie in
-    [start, start + owned_len); the file is number `file_index` of the scan."""
+    [start, start + owned_len); the file is number `file_index` of the scan.
+    `by` and `users` as for `scan()`; every unit of a scan uses the same."""
 
 class Partial:
     """A mergeable partial result; pickles as its compact bytes."""
@@ -54,7 +65,12 @@ class Partial:
     @property
     def malformed(self) -> int: ...
     def finish(
-        self, paths: List[str], sizes: List[int], formats: Optional[List[str]] = None
+        self,
+        paths: List[str],
+        sizes: List[int],
+        formats: Optional[List[str]] = None,
+        by: Optional[List[str]] = None,
     ) -> Tuple[List[HitTuple], StatsTuple]:
         """(hits, stats) as `scan()` returns them, for files numbered as
-        `paths`; `formats` (from the plan) fill `stats.inputs`."""
+        `paths` whose units were scanned with `by`; `formats` (from the
+        plan) fill `stats.inputs`."""

@@ -19,14 +19,14 @@ import sys
 import time
 import zlib
 from contextlib import ExitStack
-from typing import Callable, List, Optional, Sequence, TextIO
+from typing import Any, Callable, List, Optional, Sequence, TextIO
 
 from . import ScanError, exclusions, output, sample_path
 from . import scan as native_scan
 from .dask import IncompleteScanError, UnitFailure
 from .dask import connect as dask_connect
 from .dask import scan as dask_scan
-from .results import BY_FIELDS, ScanResult
+from .results import ScanResult
 
 PROG = "sysmon-hunt"
 #: Exit statuses (grep's convention).
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_.add_argument("--dask", metavar="ADDRESS",
                       help="scan on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
                       "to start N worker processes here; workers read the PATHs themselves "
-                      "(needs pip install 'sysmon-hunt[dask]'; by-fields v1, no --risk)")
+                      "(needs pip install 'sysmon-hunt[dask]')")
     parser.set_defaults(scan_parser=scan)
     return parser
 
@@ -285,26 +285,14 @@ def _open_output(args: argparse.Namespace, fmt: str, stack: ExitStack) -> TextIO
     return handle
 
 
-def _scan_on_cluster(address: str, paths: List[str], rules: List[exclusions.Rule]) -> ScanResult:
-    """`sysmon_hunt.dask.scan()` on the cluster at `address`, then `rules`;
-    failed units come back inside `IncompleteScanError` with the others'
-    result (the rules applied to it too)."""
+def _scan_on_cluster(address: str, paths: List[str], **options: Any) -> ScanResult:
+    """`sysmon_hunt.dask.scan()` on the cluster at `address`; failed units
+    come back inside `IncompleteScanError` with the others' result."""
     try:
         with dask_connect(address) as client:
-            try:
-                return _exclude(dask_scan(paths, client=client), rules)
-            except IncompleteScanError as incomplete:
-                incomplete.result = _exclude(incomplete.result, rules)
-                raise
+            return dask_scan(paths, client=client, **options)
     except (ImportError, ValueError) as error:
         raise CliError(str(error)) from None
-
-
-def _exclude(result: ScanResult, rules: List[exclusions.Rule]) -> ScanResult:
-    """`result` without the hits `rules` exclude (a cluster scan takes no rules)."""
-    hits, users, excluded = exclusions.apply(list(result), result.users, rules, result.by_fields)
-    stats = result.stats._replace(excluded=result.stats.excluded + excluded)
-    return ScanResult(hits, stats, by_fields=result.by_fields, users=users)
 
 
 def input_problems(result: ScanResult) -> List[str]:
@@ -326,8 +314,6 @@ def run(args: argparse.Namespace) -> int:
         paths.append(str(sample_path()))
     if args.dask is not None and args.reference:
         raise CliError("--dask and --reference cannot be combined")
-    if args.dask is not None and (args.risk or args.by not in ("v1", ",".join(BY_FIELDS))):
-        raise CliError("--dask scans with the v1 by-fields and without --risk")
     fmt = _format(args)
     rules = _rules(args)
     if args.dask is None:
@@ -342,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         try:
             if args.dask is not None:
-                result = _scan_on_cluster(args.dask, paths, rules)
+                result = _scan_on_cluster(args.dask, paths, by=args.by, exclude=rules, users=args.risk)
             else:
                 result = _scanner(args.reference)(
                     paths, threads=args.threads, by=args.by, exclude=rules, users=args.risk, progress=bar)

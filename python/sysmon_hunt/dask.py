@@ -28,8 +28,10 @@ import inspect
 import logging
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
-from . import PathArg, ScanError, _check_size, _native, _path_list, _result_from_native
-from .results import ScanResult
+from . import PathArg, ScanError, _check_size, _grouping, _native, _path_list, _result_from_native
+from . import exclusions
+from .detection import ByArg
+from .results import InputStats, ScanResult
 
 __all__ = ["scan", "connect", "WorkUnit", "UnitFailure", "IncompleteScanError", "DEFAULT_SPLIT_BYTES"]
 
@@ -44,6 +46,7 @@ WHOLE_FILE: int = _native.WHOLE_FILE
 _LOCAL_ONLY = {
     "threads": "each worker scans one unit per Dask thread; size the cluster instead",
     "split_size": "use split_bytes",
+    "progress": "the client does not see the workers' reads; Dask's dashboard shows the tasks",
 }
 
 _INSTALL_HINT = "Dask's distributed scheduler is not installed: pip install 'sysmon-hunt[dask]'"
@@ -99,7 +102,7 @@ class IncompleteScanError(ScanError):
 # ---------------------------------------------------------------------------
 
 
-def _plan(path: str, split_bytes: int) -> List[Tuple[str, int, List[Tuple[int, int]]]]:
+def _plan(path: str, split_bytes: int) -> List["_native.PlannedFile"]:
     return _native.plan_path(path, split_bytes)
 
 
@@ -137,25 +140,37 @@ def scan(
     *,
     client: Any,
     split_bytes: int = DEFAULT_SPLIT_BYTES,
+    by: ByArg = None,
+    exclude: Union[None, exclusions.RuleArg, Iterable[exclusions.RuleArg]] = None,
+    users: bool = False,
     **scan_options: Any,
 ) -> ScanResult:
     """Run the detection on the cluster of `client` (a `distributed.Client`).
 
     The result is identical to ``sysmon_hunt.scan(paths, **scan_options)``
     on the same files, whatever `split_bytes` (bytes per unit of a large
-    plain file) or the number of workers. Workers open the paths themselves.
+    plain file) or the number of workers. `by`, `exclude` and `users` mean
+    what they mean there: every unit groups by the same fields, and the
+    rules are applied once, to the merged hits. Workers open the paths themselves.
     Raises `IncompleteScanError` (with the other units' merged result) when
     some units fail, `TypeError`/`ValueError` for bad options.
     """
     path_list = _path_list(paths)
+    for path in path_list:
+        if not isinstance(path, str) or path == "-":
+            raise TypeError("a cluster scan takes paths, which its workers open; got %r" % (path,))
     split = _check_split(split_bytes)
-    options = _unit_options(scan_options)
+    by_fields, rules = _grouping(by, exclude)
+    options = _unit_options({**scan_options, "by": list(by_fields), "users": bool(users)})
     try:
         from distributed import as_completed
     except ImportError as error:
         raise ImportError(_INSTALL_HINT) from error
 
-    files: List[Tuple[str, int]] = []  # (path, size), numbered in input order
+    files: List[Tuple[str, int, str]] = []  # (path, size, format), numbered in input order
+    # What each planned entry became, in plan order: a file number, or the
+    # report of a file found in a directory and skipped.
+    entries: List[Union[int, InputStats]] = []
     input_of_file: List[int] = []  # which input named each file
     units: List[WorkUnit] = []
     # (input number, file number, start) orders failures like inputs and ranges.
@@ -170,8 +185,12 @@ def scan(
             except Exception as error:
                 failures.append(((number, -1, 0), UnitFailure(path, 0, None, error)))
                 continue
-            for file_path, size, ranges, file_format in planned:
+            for file_path, size, ranges, file_format, skipped in planned:
+                if skipped is not None:
+                    entries.append(InputStats(file_path, None, 0, skipped))
+                    continue
                 index = len(files)
+                entries.append(index)
                 files.append((file_path, size, file_format))
                 input_of_file.append(number)
                 units.extend(WorkUnit(file_path, index, start, owned_len) for start, owned_len in ranges)
@@ -193,13 +212,24 @@ def scan(
         client.cancel(futures)
         raise
 
-    result = _result_from_native(merged.finish(
-        [path for path, _, _ in files], [size for _, size, _ in files], [fmt for _, _, fmt in files]
-    ))
+    hits, stats = merged.finish(
+        [path for path, _, _ in files], [size for _, size, _ in files], [fmt for _, _, fmt in files],
+        list(by_fields),
+    )
+    result = _result_from_native((hits, _with_skipped(stats, entries)), by_fields, users, rules)
     if failures:
         failures.sort(key=lambda item: item[0])
         raise IncompleteScanError([failure for _, failure in failures], result)
     return result
+
+
+def _with_skipped(stats: "_native.StatsTuple", entries: List[Union[int, InputStats]]) -> "_native.StatsTuple":
+    """`stats` of the scanned files with the skipped ones put back in their
+    place among the inputs, as a local scan lists them."""
+    files, nbytes, events, malformed, examples, scanned, _ = stats
+    inputs = [scanned[entry] if isinstance(entry, int) else tuple(entry) for entry in entries]
+    skipped = sum(1 for entry in entries if not isinstance(entry, int))
+    return (files, nbytes, events, malformed, examples, inputs, skipped)
 
 
 @contextlib.contextmanager
