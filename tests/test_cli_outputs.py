@@ -358,7 +358,10 @@ def test_ctrl_c_with_the_progress_bar_shown(tmp_path: Path) -> None:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
     try:
-        child = subprocess.Popen([sys.executable, "-c", NO_DELAY, "scan", "--reference", str(path)],
+        # A suite run as a background job inherits SIGINT ignored, and Python
+        # keeps an ignored SIGINT ignored: give the child Python's handler.
+        interruptible = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); " + NO_DELAY
+        child = subprocess.Popen([sys.executable, "-c", interruptible, "scan", "--reference", str(path)],
                                  env=ENV, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
     finally:
         os.close(slave)
