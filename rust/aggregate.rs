@@ -72,6 +72,16 @@ pub struct MalformedEvent {
     pub reason: Cow<'static, str>,
 }
 
+/// A compressed input whose stream broke off (corrupt or truncated): the
+/// offset in its decoded stream where reading stopped, and why. What came
+/// before was scanned and counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Damage {
+    pub file_index: usize,
+    pub offset: u64,
+    pub message: String,
+}
+
 /// One output row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit {
@@ -87,6 +97,9 @@ pub struct Partial {
     pub events: u64,
     pub malformed: u64,
     pub examples: Vec<MalformedEvent>,
+    /// Streams that broke off, by file: a file has at most one, since its
+    /// stream ends there.
+    pub damage: Vec<Damage>,
     groups: Groups,
     /// Scratch for building a group key.
     #[serde(skip)]
@@ -127,6 +140,8 @@ impl Partial {
         self.examples.extend(other.examples);
         self.examples.sort_by_key(|e| (e.file_index, e.offset));
         self.examples.truncate(MAX_MALFORMED_EXAMPLES);
+        self.damage.extend(other.damage);
+        self.damage.sort_by_key(|d| (d.file_index, d.offset));
         if self.groups.len() < other.groups.len() {
             let mine = std::mem::replace(&mut self.groups, other.groups);
             self.merge_groups(mine);

@@ -105,7 +105,7 @@ pub fn scan_range(
 /// Leads every serialized partial: what the bytes are and the layout's
 /// version, so that bytes from another version of the core are refused
 /// rather than misread.
-const PARTIAL_HEADER: &[u8] = b"sysmon-hunt partial v2\n";
+const PARTIAL_HEADER: &[u8] = b"sysmon-hunt partial v3\n";
 
 /// A partial result as compact bytes (postcard).
 pub fn partial_to_bytes(partial: &Partial) -> Vec<u8> {
@@ -137,6 +137,9 @@ pub fn finish(merged: Partial, file_sizes: &[u64], detection: &Detection) -> Res
             example.file_index,
             file_sizes.len()
         )));
+    }
+    if let Some(damage) = merged.damage.iter().find(|d| d.file_index >= file_sizes.len()) {
+        return Err(Error::InvalidPartial(format!("damage in file {} of {}", damage.file_index, file_sizes.len())));
     }
     if !merged.groups_have_fields(detection.by_fields.len()) {
         return Err(Error::InvalidPartial(format!(

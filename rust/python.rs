@@ -333,20 +333,23 @@ impl PartialResult {
             return Err(PyValueError::new_err("paths, sizes and formats differ in length"));
         }
         let detection = detection(by, false)?;
+        let damage = self.partial.damage.clone();
         let mut output = distributed::finish(self.partial.clone(), &sizes, &detection).map_err(to_py_err)?;
-        if let Some(formats) = formats {
-            output.inputs = paths
-                .iter()
-                .zip(&sizes)
-                .zip(formats)
-                .map(|((path, &bytes), format)| InputReport {
-                    path: path.clone(),
-                    format: Some(format),
-                    bytes,
-                    skipped: None,
-                    damaged: None,
-                })
-                .collect();
+        output.inputs = paths
+            .iter()
+            .zip(&sizes)
+            .enumerate()
+            .map(|(index, (path, &bytes))| InputReport {
+                path: path.clone(),
+                format: formats.as_ref().map(|f| f[index].clone()),
+                bytes,
+                skipped: None,
+                damaged: None,
+            })
+            .collect();
+        // `finish` checked that every damaged file is one of `paths`.
+        for broken in damage {
+            output.inputs[broken.file_index].damaged = Some((broken.offset, broken.message));
         }
         Ok(output_tuples(output, &paths))
     }

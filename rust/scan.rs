@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::aggregate::{Hit, MalformedEvent, Partial};
+use crate::aggregate::{Damage, Hit, MalformedEvent, Partial};
 use crate::detection::Detection;
 use crate::error::{Error, Result};
 use crate::evtx::scan_evtx_unit;
@@ -69,29 +69,6 @@ pub struct InputReport {
     pub damaged: Option<(u64, String)>,
 }
 
-/// A compressed input whose stream broke off.
-#[derive(Debug)]
-struct Damage {
-    file_index: usize,
-    offset: u64,
-    message: String,
-}
-
-/// A unit's partial result, with the damage it met.
-#[derive(Debug, Default)]
-struct Outcome {
-    partial: Partial,
-    damage: Vec<Damage>,
-}
-
-impl Outcome {
-    fn merge(mut self, other: Outcome) -> Outcome {
-        self.partial.merge(other.partial);
-        self.damage.extend(other.damage);
-        self
-    }
-}
-
 /// Scans `paths` for `detection`. Every file is opened and sniffed first,
 /// so a missing or unreadable file fails the scan before any work is done.
 /// Setting `cancel` makes the scan stop between chunks with
@@ -114,9 +91,9 @@ pub fn catch_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
 
 /// Scans one unit of `source` (whose index among the scan's files is
 /// `unit.file_index`) into a partial result, adding the bytes it reads to
-/// `progress`. `chunk_size` 0 = the default. A damaged compressed stream is
-/// an error here ([`Error::Decompress`]); a local scan keeps what came
-/// before the damage instead.
+/// `progress`. `chunk_size` 0 = the default. A damaged compressed stream
+/// ends the unit: what came before it counts, and the partial result says
+/// where and why it broke off.
 pub fn scan_one_unit(
     matcher: &Matcher<'_>,
     scratch: &mut Scratch,
@@ -126,45 +103,25 @@ pub fn scan_one_unit(
     progress: Option<&Arc<Progress>>,
     cancel: &AtomicBool,
 ) -> Result<Partial> {
-    let outcome = scan_unit_keeping_damage(matcher, scratch, source, unit, chunk_size, progress, cancel)?;
-    if let Some(damage) = outcome.damage.into_iter().next() {
-        let message = format!("{} (at decompressed offset {})", damage.message, damage.offset);
-        let error = std::io::Error::new(std::io::ErrorKind::InvalidData, message);
-        return Err(Error::Decompress { path: source.path.clone(), source: error });
-    }
-    Ok(outcome.partial)
-}
-
-/// Scans one unit into a partial result, with the damage it met: a
-/// damaged compressed stream ends the unit, what came before it counts.
-fn scan_unit_keeping_damage(
-    matcher: &Matcher<'_>,
-    scratch: &mut Scratch,
-    source: &Source,
-    unit: &Unit,
-    chunk_size: usize,
-    progress: Option<&Arc<Progress>>,
-    cancel: &AtomicBool,
-) -> Result<Outcome> {
     let chunk_size = if chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { chunk_size };
-    let mut outcome = Outcome::default();
+    let mut partial = Partial::default();
     let result = if source.is_evtx() {
-        scan_evtx_unit(matcher, scratch, source, unit, cancel, &mut outcome.partial)
+        scan_evtx_unit(matcher, scratch, source, unit, cancel, &mut partial)
     } else {
         let reader = source.open_at(unit.start, progress)?;
         let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
-        scan_unit(matcher, scratch, reader, position, chunk_size, cancel, &mut outcome.partial)
+        scan_unit(matcher, scratch, reader, position, chunk_size, cancel, &mut partial)
     };
     match result {
         Ok(()) => {}
         Err(ReadFailure::Cancelled) => return Err(Error::Cancelled),
         // Everything before the break was scanned: keep it, report the break.
         Err(ReadFailure::Io(error, offset)) if source.is_damage(&error) => {
-            outcome.damage.push(Damage { file_index: unit.file_index, offset, message: error.to_string() });
+            partial.damage.push(Damage { file_index: unit.file_index, offset, message: error.to_string() });
         }
         Err(ReadFailure::Io(error, offset)) => return Err(source.read_error(error, offset)),
     }
-    Ok(outcome)
+    Ok(partial)
 }
 
 impl ScanOutput {
@@ -203,17 +160,17 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
     let compiled = detection.compile();
     let matcher = Matcher::new(&compiled);
 
-    let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Outcome> {
+    let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Partial> {
         let source = &sources[unit.file_index];
-        scan_unit_keeping_damage(&matcher, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
+        scan_one_unit(&matcher, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
     };
 
-    let run_all_units = || -> Result<Outcome> {
+    let run_all_units = || -> Result<Partial> {
         if options.threads == 1 || units.len() == 1 {
             let mut scratch = Scratch::new();
-            let mut total = Outcome::default();
+            let mut total = Partial::default();
             for unit in &units {
-                total = total.merge(run_unit(&mut scratch, unit)?);
+                total.merge(run_unit(&mut scratch, unit)?);
             }
             return Ok(total);
         }
@@ -231,10 +188,13 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
                     }
                     run_unit(scratch, unit)
                 })
-                .try_reduce(Outcome::default, |a, b| Ok(a.merge(b)))
+                .try_reduce(Partial::default, |mut a, b| {
+                    a.merge(b);
+                    Ok(a)
+                })
         })
     };
-    let Outcome { partial: merged, damage } = run_all_units()?;
+    let mut merged = run_all_units()?;
     if let Some(progress) = &options.progress {
         progress.finish();
     }
@@ -254,7 +214,7 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
             }
         })
         .collect();
-    for Damage { file_index, offset, message } in damage {
+    for Damage { file_index, offset, message } in std::mem::take(&mut merged.damage) {
         inputs[input_of[file_index]].damaged = Some((offset, message));
     }
     let mut malformed_examples = merged.examples.clone();

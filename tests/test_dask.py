@@ -131,25 +131,32 @@ def test_generated_files_equal_the_local_scan(client, files, split_bytes: int) -
 
 def test_failed_units_are_reported_and_the_rest_is_merged(client, corpus, tmp_path) -> None:
     missing = str(tmp_path / "missing.log")
-    corrupt = tmp_path / "corrupt.log.gz"
-    corrupt.write_bytes(gzip.compress(sysmon_hunt.sample_path().read_bytes())[:-40])  # truncated stream
+    truncated = tmp_path / "truncated.log.gz"
+    truncated.write_bytes(gzip.compress(sysmon_hunt.sample_path().read_bytes())[:-40])
     good = corpus[:3]
     with pytest.raises(IncompleteScanError) as caught:
-        sysmon_hunt.dask.scan([good[0], missing, good[1], str(corrupt), good[2]], client=client, split_bytes=20000)
+        sysmon_hunt.dask.scan([good[0], missing, good[1], str(truncated), good[2]], client=client, split_bytes=20000)
     failures = caught.value.failures
-    assert [(f.path, f.start, f.end) for f in failures] == [(missing, 0, None), (str(corrupt), 0, None)]
+    assert [(f.path, f.start, f.end) for f in failures] == [(missing, 0, None)]
     assert isinstance(failures[0].error, FileNotFoundError)
-    assert isinstance(failures[1].error, sysmon_hunt.ScanError) and "corrupt" in str(failures[1].error)
     assert missing in str(caught.value)
+    # The other units' results, merged: the local scan of the files that
+    # could be read, the truncated stream's prefix and its damage report included.
+    local = sysmon_hunt.scan([good[0], good[1], str(truncated), good[2]])
+    assert caught.value.result == local and len(local) > 0
+    (damaged,) = [entry for entry in local.stats.inputs if entry.damaged_at is not None]
+    assert damaged.path == str(truncated)
 
-    # The other units' results, merged: the local scan of the good files
-    # (the corrupt file was planned, so it counts in files and bytes).
-    local = sysmon_hunt.scan(good)
-    result = caught.value.result
-    assert list(result) == list(local) and len(local) > 0
-    assert (result.stats.events, result.stats.malformed) == (local.stats.events, local.stats.malformed)
-    assert result.stats.files == local.stats.files + 1
-    assert result.stats.bytes == local.stats.bytes + corrupt.stat().st_size
+
+def test_a_damaged_stream_keeps_its_prefix_as_locally(client, tmp_path) -> None:
+    text = sysmon_hunt.sample_path().read_bytes()
+    whole = gzip.compress(text)
+    for name, data in [("cut.log.gz", whole[: len(whole) // 2]), ("tail.log.gz", whole + b"garbage after")]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        local = sysmon_hunt.scan(str(path))
+        assert local.stats.inputs[0].damage is not None
+        assert sysmon_hunt.dask.scan(str(path), client=client) == local
 
 
 class ChangesAFileBeforeScanning:

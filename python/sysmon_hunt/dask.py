@@ -13,9 +13,12 @@ by path themselves (a shared filesystem, or the same files at the same paths
 on every worker), and send back partial results as compact bytes, which the
 client merges exactly (count +, first min, last max, stats summed).
 
-A unit that fails (an unreadable or corrupt file) costs only its own share:
-the others are still merged, and `IncompleteScanError` is raised at the end
-with the merged result and each failure's file and byte range.
+A unit that fails (an unreadable file, or one that changed since it was
+planned) costs only its own share: the others are still merged, and
+`IncompleteScanError` is raised at the end with the merged result and each
+failure's file and byte range. A damaged compressed stream is not a failure:
+as in a local scan, what came before the damage counts and `stats.inputs`
+says where it is.
 
 Dask is optional (``pip install 'sysmon-hunt[dask]'``): it is imported only
 when a cluster is used.
