@@ -43,6 +43,13 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// Counts `bytes` read by a reader that is not a [`CountingReader`].
+    pub(crate) fn add(&self, bytes: u64) {
+        self.done.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
 /// A reader that adds what it reads to a [`Progress`]. One relaxed atomic
 /// add per read (reads are 256 KiB to 1 MiB) costs nothing measurable.
 pub struct CountingReader<R> {
@@ -59,7 +66,7 @@ impl<R> CountingReader<R> {
 impl<R: Read> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.progress.done.fetch_add(n as u64, Ordering::Relaxed);
+        self.progress.add(n as u64);
         Ok(n)
     }
 }

@@ -106,7 +106,7 @@ pub fn scan_one_unit(
     let chunk_size = if chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { chunk_size };
     let mut partial = Partial::default();
     let result = if source.is_evtx() {
-        scan_evtx_unit(matcher, scratch, source, unit, cancel, &mut partial)
+        scan_evtx_unit(matcher, scratch, source, unit, progress, cancel, &mut partial)
     } else {
         let reader = source.open_at(unit.start, progress)?;
         let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
