@@ -288,6 +288,21 @@ def test_broken_pipe_keeps_the_exit_status(tmp_path: Path, scanner: List[str], a
 NO_DELAY = "import sys; from sysmon_hunt import cli; cli.PROGRESS_DELAY_S = 0; sys.exit(cli.main(sys.argv[1:]))"
 
 
+def read_until_closed(master: int) -> bytes:
+    """What a pseudo-terminal shows until every slave end is closed; closes `master`."""
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every slave end is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return bytes(shown)
+
+
 def run_with_pty_stderr(args: List[str]) -> "tuple[int, str, bytes]":
     """Runs the CLI with stderr on a pseudo-terminal (stdout a pipe); returns
     the status, what the terminal showed, and stdout."""
@@ -301,16 +316,7 @@ def run_with_pty_stderr(args: List[str]) -> "tuple[int, str, bytes]":
                                  stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
     finally:
         os.close(slave)
-    shown = bytearray()
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: every slave end is closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
+    shown = read_until_closed(master)
     stdout = child.stdout.read() if child.stdout else b""
     if child.stdout:
         child.stdout.close()
@@ -371,15 +377,7 @@ def test_ctrl_c_with_the_progress_bar_shown(tmp_path: Path) -> None:
         assert chunk, shown
         shown += chunk
     child.send_signal(signal.SIGINT)
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
+    shown += read_until_closed(master)
     assert child.wait(timeout=300) == 130
     assert child.stdout is not None and child.stdout.read() == b""
     child.stdout.close()
@@ -399,16 +397,7 @@ def test_default_format_on_a_terminal_is_the_table(known: Path) -> None:
                                  stdout=slave, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     finally:
         os.close(slave)
-    shown = bytearray()
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
+    shown = read_until_closed(master)
     assert child.wait(timeout=300) == 0
     table = cli("scan", "-q", "--format", "table", str(known))
     assert shown.replace(b"\r\n", b"\n") == table.stdout

@@ -22,18 +22,9 @@ from sysmon_hunt import _native
 from sysmon_hunt import _result_from_native
 
 import strategies as S
+from test_properties import write_files
 
 WHOLE_FILE = _native.WHOLE_FILE
-
-
-def write_files(directory: str, raws: List[bytes]) -> List[str]:
-    paths = []
-    for i, raw in enumerate(raws):
-        path = os.path.join(directory, f"f{i}.log")
-        with open(path, "wb") as handle:
-            handle.write(raw)
-        paths.append(path)
-    return paths
 
 
 def splittable(path: str) -> bool:
