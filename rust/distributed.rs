@@ -16,7 +16,8 @@ use crate::aggregate::Partial;
 use crate::detection::Detection;
 use crate::error::{Error, Result};
 use crate::input::{expand, Input, Planned, STDIN};
-use crate::scan::{catch_panics, scan_one_unit, ScanOutput, DEFAULT_SPLIT_SIZE};
+use crate::output::{InputReport, ScanOutput};
+use crate::scan::{catch_panics, scan_one_unit, DEFAULT_SPLIT_SIZE};
 use crate::source::{plan_units, Source, Unit};
 use crate::stream::{Matcher, Scratch};
 
@@ -128,26 +129,24 @@ pub fn partial_from_bytes(bytes: &[u8]) -> Result<Partial> {
 }
 
 /// The output of a scan whose units' partials were merged into `merged`:
-/// `file_sizes` are the planned files' sizes in file-number order, and
-/// `detection` the one every unit was scanned for.
-pub fn finish(merged: Partial, file_sizes: &[u64], detection: &Detection) -> Result<ScanOutput> {
-    if let Some(example) = merged.examples.iter().find(|e| e.file_index >= file_sizes.len()) {
-        return Err(Error::InvalidPartial(format!(
-            "a malformed event in file {} of {}",
-            example.file_index,
-            file_sizes.len()
-        )));
-    }
-    if let Some(damage) = merged.damage.iter().find(|d| d.file_index >= file_sizes.len()) {
-        return Err(Error::InvalidPartial(format!("damage in file {} of {}", damage.file_index, file_sizes.len())));
-    }
-    if !merged.groups_have_fields(detection.by_fields.len()) {
-        return Err(Error::InvalidPartial(format!(
-            "a group without {} by-field values",
-            detection.by_fields.len()
-        )));
-    }
-    Ok(ScanOutput::from_partial(file_sizes.len(), file_sizes.iter().sum(), merged))
+/// `plan` is every file the scan's inputs named, in input order, as
+/// [`plan_path`] gave them (skipped ones included, where a local scan lists
+/// them), and `detection` the one every unit was scanned for.
+pub fn finish(merged: Partial, plan: &[PlannedFile], detection: &Detection) -> Result<ScanOutput> {
+    let inputs = plan
+        .iter()
+        .map(|file| match &file.skipped {
+            Some(reason) => InputReport::skipped(file.path.clone(), reason.clone()),
+            None => InputReport {
+                path: file.path.clone(),
+                format: file.format.map(str::to_string),
+                bytes: file.size,
+                skipped: None,
+                damaged: None,
+            },
+        })
+        .collect();
+    ScanOutput::assemble(inputs, merged, detection.by_fields.len())
 }
 
 #[cfg(test)]
@@ -191,8 +190,7 @@ mod tests {
                 merged.merge(partial_from_bytes(&partial_to_bytes(&partial)).unwrap());
             }
         }
-        let sizes: Vec<u64> = planned.iter().map(|f| f.size).collect();
-        finish(merged, &sizes, &detection).unwrap()
+        finish(merged, &planned, &detection).unwrap()
     }
 
     #[test]
@@ -253,12 +251,27 @@ mod tests {
     #[test]
     fn partials_that_do_not_fit_the_scan_are_refused() {
         let detection = Detection::telegram_downloads();
+        let file = |name: &str| PlannedFile {
+            path: name.into(),
+            size: 10,
+            ranges: vec![(0, WHOLE_FILE)],
+            format: Some("xml"),
+            skipped: None,
+        };
+        let skipped = PlannedFile { format: None, skipped: Some("unreadable".into()), ..file("s") };
         let mut partial = Partial::default();
         partial.add_malformed(1, 3, "why");
-        assert!(matches!(finish(partial.clone(), &[10], &detection), Err(Error::InvalidPartial(_))));
-        assert!(finish(partial, &[10, 20], &detection).is_ok());
+        assert!(matches!(finish(partial.clone(), &[file("a")], &detection), Err(Error::InvalidPartial(_))));
+        // A skipped file has no number: file 1 is still missing.
+        assert!(matches!(
+            finish(partial.clone(), &[file("a"), skipped.clone()], &detection),
+            Err(Error::InvalidPartial(_))
+        ));
+        let output = finish(partial, &[file("a"), skipped, file("b")], &detection).unwrap();
+        // File 1 is the third input.
+        assert_eq!((output.malformed_examples[0].file_index, output.files, output.files_skipped), (2, 2, 1));
         let mut short_key = Partial::default();
         short_key.add_hit(["only", "two"], 1, None);
-        assert!(matches!(finish(short_key, &[10], &detection), Err(Error::InvalidPartial(_))));
+        assert!(matches!(finish(short_key, &[file("a")], &detection), Err(Error::InvalidPartial(_))));
     }
 }

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::aggregate::{Damage, Hit, MalformedEvent, Partial};
+use crate::aggregate::{Damage, Partial};
 use crate::detection::Detection;
 use crate::error::{Error, Result};
 use crate::evtx::scan_evtx_unit;
 use crate::input::{expand, Input, Planned};
+use crate::output::{InputReport, ScanOutput};
 use crate::progress::Progress;
 use crate::source::{plan_units, Source, Unit};
 use crate::stream::{scan_unit, Matcher, ReadFailure, Scratch, UnitPosition};
@@ -35,39 +36,6 @@ pub struct ScanOptions {
 pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
 /// Big enough to amortize a unit's setup, small enough to balance cores.
 pub const DEFAULT_SPLIT_SIZE: u64 = 32 << 20;
-
-#[derive(Debug)]
-pub struct ScanOutput {
-    pub hits: Vec<Hit>,
-    /// Files (and streams) scanned.
-    pub files: usize,
-    pub bytes: u64,
-    pub events: u64,
-    pub malformed: u64,
-    /// The first few malformed events, by (input, offset); `file_index`
-    /// indexes `inputs`.
-    pub malformed_examples: Vec<MalformedEvent>,
-    /// Every input, scanned or skipped, in the order given (directories
-    /// expanded in place).
-    pub inputs: Vec<InputReport>,
-    /// Files found in directories and skipped (listed in `inputs`).
-    pub files_skipped: usize,
-}
-
-/// What became of one input.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InputReport {
-    pub path: PathBuf,
-    /// The detected format (see [`crate::source::Format::name`]); `None` if skipped.
-    pub format: Option<String>,
-    /// Bytes read from disk or the stream.
-    pub bytes: u64,
-    /// Why the input was not scanned.
-    pub skipped: Option<String>,
-    /// A corrupt or truncated compressed stream: the offset in the decoded
-    /// stream where reading stopped, and why. What came before was scanned.
-    pub damaged: Option<(u64, String)>,
-}
 
 /// Scans `paths` for `detection`. Every file is opened and sniffed first,
 /// so a missing or unreadable file fails the scan before any work is done.
@@ -124,35 +92,17 @@ pub fn scan_one_unit(
     Ok(partial)
 }
 
-impl ScanOutput {
-    /// The output of a scan of `files` inputs, `bytes` on disk in all, whose
-    /// units' partial results were merged into `merged`. It lists no inputs.
-    pub fn from_partial(files: usize, bytes: u64, merged: Partial) -> Self {
-        ScanOutput {
-            files,
-            bytes,
-            events: merged.events,
-            malformed: merged.malformed,
-            malformed_examples: merged.examples.clone(),
-            inputs: Vec::new(),
-            files_skipped: 0,
-            hits: merged.into_hits(),
-        }
-    }
-}
-
 fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
     let split_size = if options.split_size == 0 { DEFAULT_SPLIT_SIZE } else { options.split_size };
     let planned = expand(inputs)?;
-    // Sources are the scanned inputs; `input_of[i]` is source i's place in `planned`.
-    let mut sources = Vec::new();
-    let mut input_of = Vec::new();
-    for (index, entry) in planned.iter().enumerate() {
-        if let Planned::Scan(source) = entry {
-            sources.push(source.clone());
-            input_of.push(index);
-        }
-    }
+    // Sources are the scanned inputs, numbered in order (skipped ones have no number).
+    let sources: Vec<Source> = planned
+        .iter()
+        .filter_map(|entry| match entry {
+            Planned::Scan(source) => Some(source.clone()),
+            Planned::Skip { .. } => None,
+        })
+        .collect();
     let units = plan_units(&sources, split_size);
     if let Some(progress) = &options.progress {
         progress.set_total(sources.iter().map(|s| s.size).sum());
@@ -194,43 +144,19 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
                 })
         })
     };
-    let mut merged = run_all_units()?;
+    let merged = run_all_units()?;
     if let Some(progress) = &options.progress {
         progress.finish();
     }
 
-    let mut inputs: Vec<InputReport> = planned
-        .iter()
+    let inputs = planned
+        .into_iter()
         .map(|entry| match entry {
-            Planned::Scan(source) => InputReport {
-                path: source.path.clone(),
-                format: Some(source.format.name().to_string()),
-                bytes: source.bytes(),
-                skipped: None,
-                damaged: None,
-            },
-            Planned::Skip { path, reason } => {
-                InputReport { path: path.clone(), format: None, bytes: 0, skipped: Some(reason.clone()), damaged: None }
-            }
+            Planned::Scan(source) => InputReport::scanned(source.path.clone(), source.format.name(), source.bytes()),
+            Planned::Skip { path, reason } => InputReport::skipped(path, reason),
         })
         .collect();
-    for Damage { file_index, offset, message } in std::mem::take(&mut merged.damage) {
-        inputs[input_of[file_index]].damaged = Some((offset, message));
-    }
-    let mut malformed_examples = merged.examples.clone();
-    for example in &mut malformed_examples {
-        example.file_index = input_of[example.file_index];
-    }
-    Ok(ScanOutput {
-        files: sources.len(),
-        bytes: inputs.iter().map(|i| i.bytes).sum(),
-        events: merged.events,
-        malformed: merged.malformed,
-        malformed_examples,
-        files_skipped: inputs.len() - sources.len(),
-        inputs,
-        hits: merged.into_hits(),
-    })
+    ScanOutput::assemble(inputs, merged, detection.by_fields.len())
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
