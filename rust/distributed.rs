@@ -35,7 +35,7 @@ pub struct PlannedFile {
     pub size: u64,
     pub ranges: Vec<(u64, u64)>,
     /// The detected format (see [`crate::source::Format::name`]).
-    pub format: Option<&'static str>,
+    pub format: Option<String>,
     pub skipped: Option<String>,
 }
 
@@ -62,7 +62,7 @@ pub fn plan_path(path: &Path, split_size: u64) -> Result<Vec<PlannedFile>> {
                         .collect(),
                     path: source.path,
                     size: source.size,
-                    format: Some(source.format.name()),
+                    format: Some(source.format.name().to_string()),
                     skipped: None,
                 },
                 Planned::Skip { path, reason } => {
@@ -139,7 +139,7 @@ pub fn finish(merged: Partial, plan: &[PlannedFile], detection: &Detection) -> R
             Some(reason) => InputReport::skipped(file.path.clone(), reason.clone()),
             None => InputReport {
                 path: file.path.clone(),
-                format: file.format.map(str::to_string),
+                format: file.format.clone(),
                 bytes: file.size,
                 skipped: None,
                 damaged: None,
@@ -255,7 +255,7 @@ mod tests {
             path: name.into(),
             size: 10,
             ranges: vec![(0, WHOLE_FILE)],
-            format: Some("xml"),
+            format: Some("xml".into()),
             skipped: None,
         };
         let skipped = PlannedFile { format: None, skipped: Some("unreadable".into()), ..file("s") };

@@ -80,3 +80,23 @@ impl std::error::Error for Error {
         }
     }
 }
+
+/// A read that failed for a reason other than the data (a Python file
+/// object's `read()` raised, a decoding thread died): an error, never
+/// reported as a damaged stream.
+#[derive(Debug)]
+pub struct ReaderFailed(pub String);
+
+impl fmt::Display for ReaderFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReaderFailed {}
+
+impl ReaderFailed {
+    pub fn io(message: impl Into<String>) -> io::Error {
+        io::Error::other(ReaderFailed(message.into()))
+    }
+}

@@ -2,8 +2,8 @@
 //!
 //! It converts arguments to owned Rust values, runs the whole scan with the
 //! interpreter detached (other Python threads keep running), and converts
-//! the output back. Python-facing types (`Hit`, `ScanResult`) are built in
-//! `python/sysmon_hunt/__init__.py` from the plain tuples returned here.
+//! the output into the Python result types of `sysmon_hunt.results` in one
+//! function, [`to_python_result`].
 
 use std::io;
 use std::path::PathBuf;
@@ -13,16 +13,18 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyType};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
 
-use crate::aggregate::Partial;
-use crate::detection::Detection;
+use crate::aggregate::{Partial, MAX_MALFORMED_EXAMPLES};
+use crate::detection::{Detection, BY_V1, BY_V3, STATS_COLUMNS};
 use crate::distributed;
 use crate::error::Error;
 use crate::input::Input;
 use crate::progress::Progress;
-use crate::scan::{scan_inputs, InputReport, ScanOptions, ScanOutput};
-use crate::source::ReaderFailed;
+use crate::output::ScanOutput;
+use crate::scan::{scan_inputs, ScanOptions};
+use crate::time::civil_from_micros;
+use crate::error::ReaderFailed;
 
 // Named for where users meet it: `sysmon_hunt.ScanError`.
 pyo3::create_exception!(sysmon_hunt, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
@@ -159,115 +161,276 @@ fn to_input(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Input> {
     )))
 }
 
-type HitTuple = (Vec<String>, u64, i64, i64, Vec<String>);
-type MalformedTuple = (String, u64, String);
-/// (path, format, bytes, skipped reason, damage offset, damage message)
-type InputTuple = (String, Option<String>, u64, Option<String>, Option<u64>, Option<String>);
-type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>, Vec<InputTuple>, usize);
-/// A planned file: (path, size, [(start, owned_len)], format, skipped).
-type PlannedTuple = (String, u64, Vec<(u64, u64)>, Option<&'static str>, Option<String>);
-
-/// The output as `scan()` returns it. Malformed examples name their input
-/// from `output.inputs` (a local scan) or, where the output lists no inputs
-/// (merged partials of a distributed scan), from `paths`.
-fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, StatsTuple) {
-    let names: Vec<String> = if output.inputs.is_empty() {
-        paths.iter().map(|p| p.to_string_lossy().into_owned()).collect()
-    } else {
-        output.inputs.iter().map(|i| i.path.to_string_lossy().into_owned()).collect()
-    };
-    let examples = output
-        .malformed_examples
-        .into_iter()
-        .map(|m| (names[m.file_index].clone(), m.offset, m.reason.into_owned()))
-        .collect();
-    let inputs = output
-        .inputs
-        .iter()
-        .map(|i| {
-            let (offset, message) = i.damaged.clone().unzip();
-            (i.path.to_string_lossy().into_owned(), i.format.clone(), i.bytes, i.skipped.clone(), offset, message)
-        })
-        .collect();
-    let hits = output
-        .hits
-        .into_iter()
-        .map(|hit| {
-            let users = hit.stats.distinct.into_iter().collect();
-            (hit.values, hit.stats.count, hit.stats.first, hit.stats.last, users)
-        })
-        .collect();
-    (hits, (output.files, output.bytes, output.events, output.malformed, examples, inputs, output.files_skipped))
-}
-
-/// scan(inputs, threads, chunk_size, split_size, by=None, users=False, progress=None) -> (hits, stats)
-///
-/// `inputs` is a list of `str` paths (files, directories, `-` for stdin)
-/// and binary file objects; `by` a list of by-field names (None: v1).
-/// Each hit is `(by_field_values, count, first_us, last_us, users)` with
-/// times in microseconds since the Unix epoch and `users` the sorted
-/// distinct `User` values (empty unless `users`); stats are `(files, bytes,
-/// events, malformed, [(path, offset, reason)], [(path, format, bytes,
-/// skipped, damage_offset, damage)], files_skipped)`.
-#[pyfunction]
-#[pyo3(signature = (inputs, threads=0, chunk_size=0, split_size=0, by=None, users=false, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn scan(
-    py: Python<'_>,
-    inputs: Vec<Bound<'_, PyAny>>,
+/// How to scan, as `sysmon_hunt.scan()` was asked (checked there): the
+/// options every unit of a scan shares.
+#[pyclass(module = "sysmon_hunt._native", name = "ScanConfig", frozen, get_all)]
+#[derive(Clone)]
+struct ScanConfig {
     threads: usize,
     chunk_size: usize,
     split_size: u64,
+    /// By-field names; None: the detection's own (v1).
     by: Option<Vec<String>>,
+    /// Collect each hit's distinct `User` values.
     users: bool,
+}
+
+#[pymethods]
+impl ScanConfig {
+    #[new]
+    #[pyo3(signature = (*, threads=0, chunk_size=0, split_size=0, by=None, users=false))]
+    fn new(threads: usize, chunk_size: usize, split_size: u64, by: Option<Vec<String>>, users: bool) -> PyResult<Self> {
+        let config = ScanConfig { threads, chunk_size, split_size, by, users };
+        config.detection()?; // a bad by-field fails here, before any file is read
+        Ok(config)
+    }
+
+    /// Pickles by its arguments (Dask ships it to workers).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, ())> {
+        let py = slf.py();
+        let this = slf.get();
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("threads", this.threads)?;
+        kwargs.set_item("chunk_size", this.chunk_size)?;
+        kwargs.set_item("split_size", this.split_size)?;
+        kwargs.set_item("by", this.by.clone())?;
+        kwargs.set_item("users", this.users)?;
+        let rebuild = py.import("functools")?.getattr("partial")?.call((slf.get_type(),), Some(&kwargs))?;
+        Ok((rebuild, ()))
+    }
+}
+
+impl ScanConfig {
+    /// The built-in detection grouped and collecting as configured.
+    fn detection(&self) -> PyResult<Detection> {
+        let mut detection = Detection::telegram_downloads();
+        if let Some(names) = &self.by {
+            detection = detection.with_by_fields(names).map_err(to_py_err)?;
+        }
+        Ok(if self.users { detection.with_users() } else { detection })
+    }
+
+    fn by_field_names(&self) -> PyResult<Vec<String>> {
+        Ok(self.detection()?.by_fields.into_iter().map(|b| b.name).collect())
+    }
+}
+
+/// Keeps CPython's cyclic garbage collector out of the way while a large
+/// result is built: every hit is a new tuple, and with the collector on,
+/// building 100k of them triggers collections that walk all the earlier
+/// ones (most of the time of a many-hits scan). Nothing built here can form
+/// a cycle. The collector is switched back on when this is dropped, also on
+/// an error, if it was on before.
+struct GcPaused<'py> {
+    gc: Bound<'py, PyModule>,
+    was_enabled: bool,
+}
+
+impl<'py> GcPaused<'py> {
+    fn new(py: Python<'py>) -> PyResult<Self> {
+        let gc = py.import("gc")?;
+        let was_enabled = gc.call_method0("isenabled")?.is_truthy()?;
+        if was_enabled {
+            gc.call_method0("disable")?;
+        }
+        Ok(GcPaused { gc, was_enabled })
+    }
+}
+
+impl Drop for GcPaused<'_> {
+    fn drop(&mut self) {
+        if self.was_enabled {
+            let _ = self.gc.call_method0("enable");
+        }
+    }
+}
+
+/// The `sysmon_hunt.results.ScanResult` of a scan's output: the one place
+/// where what a scan returns becomes Python objects. Hits are the
+/// `results.hit_type(by_fields)` named tuples with UTC datetimes; `users`
+/// (when collected) the sorted distinct `User` values of each hit.
+fn to_python_result(py: Python<'_>, output: ScanOutput, config: &ScanConfig) -> PyResult<Py<PyAny>> {
+    let results = py.import("sysmon_hunt.results")?;
+    let by_fields = PyTuple::new(py, config.by_field_names()?)?;
+    let hit_class = results.getattr("hit_type")?.call1((&by_fields,))?;
+    let datetime = py.import("datetime")?;
+    let (datetime_class, utc) = (datetime.getattr("datetime")?, datetime.getattr("timezone")?.getattr("utc")?);
+    let to_datetime = |micros: i64| {
+        let t = civil_from_micros(micros);
+        datetime_class.call1((t.year, t.month, t.day, t.hour, t.minute, t.second, t.micros, &utc))
+    };
+    // `tuple.__new__(Hit, values)` is what a named tuple's own `__new__`
+    // does, without a Python-level call per hit.
+    let tuple_new = py.get_type::<PyTuple>().getattr("__new__")?;
+
+    let _paused = GcPaused::new(py)?;
+    let mut hits = Vec::with_capacity(output.hits.len());
+    let mut users = Vec::with_capacity(if config.users { output.hits.len() } else { 0 });
+    for hit in output.hits {
+        let mut row: Vec<Bound<'_, PyAny>> = Vec::with_capacity(hit.values.len() + 3);
+        row.extend(hit.values.iter().map(|value| PyString::new(py, value).into_any()));
+        row.push(hit.stats.count.into_pyobject(py)?.into_any());
+        row.push(to_datetime(hit.stats.first)?);
+        row.push(to_datetime(hit.stats.last)?);
+        hits.push(tuple_new.call1((&hit_class, PyTuple::new(py, row)?))?);
+        if config.users {
+            users.push(PyTuple::new(py, hit.stats.distinct)?);
+        }
+    }
+
+    let names: Vec<String> = output.inputs.iter().map(|i| i.path.to_string_lossy().into_owned()).collect();
+    let malformed_class = results.getattr("MalformedEvent")?;
+    let examples = output
+        .malformed_examples
+        .into_iter()
+        .map(|m| malformed_class.call1((&names[m.file_index], m.offset, m.reason.as_ref())))
+        .collect::<PyResult<Vec<_>>>()?;
+    let input_class = results.getattr("InputStats")?;
+    let inputs = output
+        .inputs
+        .into_iter()
+        .zip(&names)
+        .map(|(input, name)| {
+            let (damaged_at, damage) = input.damaged.unzip();
+            let fields = PyDict::new(py);
+            fields.set_item("path", name)?;
+            fields.set_item("format", input.format)?;
+            fields.set_item("bytes", input.bytes)?;
+            fields.set_item("skipped", input.skipped)?;
+            fields.set_item("damaged_at", damaged_at)?;
+            fields.set_item("damage", damage)?;
+            input_class.call((), Some(&fields))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let stats = PyDict::new(py);
+    stats.set_item("files", output.files)?;
+    stats.set_item("bytes", output.bytes)?;
+    stats.set_item("events", output.events)?;
+    stats.set_item("malformed", output.malformed)?;
+    stats.set_item("malformed_examples", PyTuple::new(py, examples)?)?;
+    stats.set_item("inputs", PyTuple::new(py, inputs)?)?;
+    stats.set_item("files_skipped", output.files_skipped)?;
+    let stats = results.getattr("ScanStats")?.call((), Some(&stats))?;
+
+    let options = PyDict::new(py);
+    options.set_item("by_fields", by_fields)?;
+    options.set_item("users", if config.users { Some(PyTuple::new(py, users)?) } else { None })?;
+    let result = results.getattr("ScanResult")?.call((PyTuple::new(py, hits)?, stats), Some(&options))?;
+    Ok(result.unbind())
+}
+
+/// scan(inputs, config, progress=None) -> ScanResult
+///
+/// `inputs` is a list of `str` paths (files, directories, `-` for stdin)
+/// and binary file objects.
+#[pyfunction]
+#[pyo3(signature = (inputs, config, progress=None))]
+fn scan(
+    py: Python<'_>,
+    inputs: Vec<Bound<'_, PyAny>>,
+    config: &ScanConfig,
     progress: Option<Py<PyAny>>,
-) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
+) -> PyResult<Py<PyAny>> {
     let inputs = inputs.iter().map(|item| to_input(py, item)).collect::<PyResult<Vec<_>>>()?;
-    let detection = detection(by, users)?;
+    let detection = config.detection()?;
     let counter = progress.as_ref().map(|_| Arc::new(Progress::default()));
-    let options = ScanOptions { threads, chunk_size, split_size, progress: counter.clone() };
+    let options = ScanOptions {
+        threads: config.threads,
+        chunk_size: config.chunk_size,
+        split_size: config.split_size,
+        progress: counter.clone(),
+    };
     let reporting = progress.as_ref().zip(counter.as_deref());
     let output = run_detached(py, reporting, move |cancel| scan_inputs(inputs, &detection, &options, cancel))?;
-    Ok(output_tuples(output, &[]))
+    to_python_result(py, output, config)
 }
 
-/// plan_path(path, split_size) -> [(path, size, [(start, owned_len)], format, skipped)]
+/// One file of a cluster scan's plan, as [`distributed::plan_path`] gives it.
+#[pyclass(module = "sysmon_hunt._native", name = "PlannedFile", frozen)]
+#[derive(Clone)]
+struct PlannedFile(distributed::PlannedFile);
+
+#[pymethods]
+impl PlannedFile {
+    #[new]
+    fn new(
+        path: PathBuf,
+        size: u64,
+        ranges: Vec<(u64, u64)>,
+        format: Option<String>,
+        skipped: Option<String>,
+    ) -> Self {
+        PlannedFile(distributed::PlannedFile { path, size, ranges, format, skipped })
+    }
+
+    #[getter]
+    fn path(&self) -> String {
+        self.0.path.to_string_lossy().into_owned()
+    }
+
+    #[getter]
+    fn size(&self) -> u64 {
+        self.0.size
+    }
+
+    /// The units as `(start, owned_len)`; `owned_len` is `WHOLE_FILE` for a whole file.
+    #[getter]
+    fn ranges(&self) -> Vec<(u64, u64)> {
+        self.0.ranges.clone()
+    }
+
+    #[getter]
+    fn format(&self) -> Option<String> {
+        self.0.format.clone()
+    }
+
+    #[getter]
+    fn skipped(&self) -> Option<String> {
+        self.0.skipped.clone()
+    }
+
+    /// Pickles by its fields (Dask ships plans from workers).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, PyTuple>)> {
+        let file = &slf.get().0;
+        let args = (file.path.clone(), file.size, file.ranges.clone(), file.format.clone(), file.skipped.clone());
+        Ok((slf.get_type(), args.into_pyobject(slf.py())?))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+/// plan_path(path, split_size=0) -> [PlannedFile]
 ///
 /// The files `path` names (a directory walked as a local scan walks it) and
-/// the units a scan cuts each into (ranges of at most `split_size` bytes
-/// where the encoding allows; `owned_len` is 2**64 - 1 for a whole file).
-/// A file that is skipped has no units, format None and its reason.
+/// the units a scan cuts each into (ranges of at most `split_size` bytes,
+/// 0 for the default, where the encoding allows). A file that is skipped
+/// has no units, format None and its reason.
 #[pyfunction]
-fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<PlannedTuple>> {
-    if split_size == 0 {
-        return Err(PyValueError::new_err("split_size must be at least 1"));
-    }
+#[pyo3(signature = (path, split_size=0))]
+fn plan_path(py: Python<'_>, path: PathBuf, split_size: u64) -> PyResult<Vec<PlannedFile>> {
     let planned = run_detached(py, None, |_| distributed::plan_path(&path, split_size))?;
-    Ok(planned
-        .into_iter()
-        .map(|f| (f.path.to_string_lossy().into_owned(), f.size, f.ranges, f.format, f.skipped))
-        .collect())
+    Ok(planned.into_iter().map(PlannedFile).collect())
 }
 
-/// scan_range(path, file_index, start, owned_len, chunk_size=0, by=None, users=False) -> Partial
+/// scan_range(path, file_index, start, owned_len, config) -> Partial
 ///
 /// Scans the unit of `path` whose event starts lie in
-/// `[start, start + owned_len)`; the file is number `file_index` of the scan.
-/// `by` and `users` as for `scan()`; every unit of a scan must use the same.
+/// `[start, start + owned_len)`; the file is number `file_index` of the
+/// scan's files (skipped ones not numbered). Every unit of a scan must use
+/// the same `config`.
 #[pyfunction]
-#[pyo3(signature = (path, file_index, start, owned_len, chunk_size=0, by=None, users=false))]
-#[allow(clippy::too_many_arguments)]
 fn scan_range(
     py: Python<'_>,
     path: PathBuf,
     file_index: usize,
     start: u64,
     owned_len: u64,
-    chunk_size: usize,
-    by: Option<Vec<String>>,
-    users: bool,
+    config: &ScanConfig,
 ) -> PyResult<PartialResult> {
-    let detection = detection(by, users)?;
+    let detection = config.detection()?;
+    let chunk_size = config.chunk_size;
     let partial = run_detached(py, None, |cancel| {
         distributed::scan_range(&path, file_index, start, owned_len, &detection, chunk_size, cancel)
     })?;
@@ -317,68 +480,29 @@ impl PartialResult {
         self.partial.malformed
     }
 
-    /// finish(paths, sizes, formats=None, by=None) -> (hits, stats), as
-    /// `scan()` returns them, for a scan of the files `paths` (numbered in
-    /// that order) of `sizes` bytes whose units were scanned with `by`;
-    /// `formats` (from the plan) fill `stats.inputs`.
-    #[pyo3(signature = (paths, sizes, formats=None, by=None))]
-    fn finish(
-        &self,
-        paths: Vec<PathBuf>,
-        sizes: Vec<u64>,
-        formats: Option<Vec<String>>,
-        by: Option<Vec<String>>,
-    ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
-        if paths.len() != sizes.len() || formats.as_ref().is_some_and(|f| f.len() != paths.len()) {
-            return Err(PyValueError::new_err("paths, sizes and formats differ in length"));
-        }
-        let detection = detection(by, false)?;
-        let damage = self.partial.damage.clone();
-        let mut output = distributed::finish(self.partial.clone(), &sizes, &detection).map_err(to_py_err)?;
-        output.inputs = paths
-            .iter()
-            .zip(&sizes)
-            .enumerate()
-            .map(|(index, (path, &bytes))| InputReport {
-                path: path.clone(),
-                format: formats.as_ref().map(|f| f[index].clone()),
-                bytes,
-                skipped: None,
-                damaged: None,
-            })
-            .collect();
-        // `finish` checked that every damaged file is one of `paths`.
-        for broken in damage {
-            output.inputs[broken.file_index].damaged = Some((broken.offset, broken.message));
-        }
-        Ok(output_tuples(output, &paths))
+    /// finish(plan, config) -> ScanResult, as `scan()` returns it, for a
+    /// scan of the files `plan` lists (every input's planned files in input
+    /// order, skipped ones included) whose units were scanned with `config`.
+    fn finish(&self, py: Python<'_>, plan: Vec<PyRef<'_, PlannedFile>>, config: &ScanConfig) -> PyResult<Py<PyAny>> {
+        let plan: Vec<distributed::PlannedFile> = plan.iter().map(|file| file.0.clone()).collect();
+        let output = distributed::finish(self.partial.clone(), &plan, &config.detection()?).map_err(to_py_err)?;
+        to_python_result(py, output, config)
     }
-}
-
-/// The built-in detection grouped by `by` (None: its own by-fields).
-fn detection(by: Option<Vec<String>>, users: bool) -> PyResult<Detection> {
-    let mut detection = Detection::telegram_downloads();
-    if let Some(names) = by {
-        detection = detection.with_by_fields(&names).map_err(to_py_err)?;
-    }
-    Ok(if users { detection.with_users() } else { detection })
-}
-
-/// by_fields(by=None) -> the by-field names of the built-in detection, or
-/// `by` checked (ValueError names the first bad one).
-#[pyfunction]
-#[pyo3(signature = (by=None))]
-fn by_fields(by: Option<Vec<String>>) -> PyResult<Vec<String>> {
-    Ok(detection(by, false)?.by_fields.into_iter().map(|b| b.name).collect())
 }
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(scan, module)?)?;
-    module.add_function(wrap_pyfunction!(by_fields, module)?)?;
     module.add_function(wrap_pyfunction!(plan_path, module)?)?;
     module.add_function(wrap_pyfunction!(scan_range, module)?)?;
     module.add_class::<PartialResult>()?;
+    module.add_class::<PlannedFile>()?;
+    module.add_class::<ScanConfig>()?;
+    // Constants Python shares with the core, defined once, here.
+    module.add("BY_V1", PyTuple::new(module.py(), BY_V1)?)?;
+    module.add("BY_V3", PyTuple::new(module.py(), BY_V3)?)?;
+    module.add("STATS_COLUMNS", PyTuple::new(module.py(), STATS_COLUMNS)?)?;
+    module.add("MAX_MALFORMED_EXAMPLES", MAX_MALFORMED_EXAMPLES)?;
     module.add("WHOLE_FILE", distributed::WHOLE_FILE)?;
     module.add("ScanError", module.py().get_type::<ScanError>())?;
     Ok(())

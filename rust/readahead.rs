@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
 
-use crate::source::ReaderFailed;
+use crate::error::ReaderFailed;
 
 /// Bytes per block: large enough that the per-block hand-over (~a few µs)
 /// vanishes next to decoding it, small enough to stay in cache.

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use flate2::read::MultiGzDecoder;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ReaderFailed, Result};
 use crate::evtx::{EVTX_CHUNK_SIZE, EVTX_MAGIC};
 use crate::readahead::ReadAhead;
 use crate::progress::{CountingReader, Progress};
@@ -72,26 +72,6 @@ impl Format {
                 (C::Zstd, E::Utf16 { big_endian: true, .. }) => "zstd+xml-utf16be",
             },
         }
-    }
-}
-
-/// A read that failed for a reason other than the data (a Python file
-/// object's `read()` raised, a decoding thread died): an error, never
-/// reported as a damaged stream.
-#[derive(Debug)]
-pub struct ReaderFailed(pub String);
-
-impl fmt::Display for ReaderFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ReaderFailed {}
-
-impl ReaderFailed {
-    pub fn io(message: impl Into<String>) -> io::Error {
-        io::Error::other(ReaderFailed(message.into()))
     }
 }
 

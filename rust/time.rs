@@ -75,9 +75,66 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A UTC date and time of day, as calendars and Python's `datetime` take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+    pub micros: u32,
+}
+
+/// The UTC date and time `micros` after the epoch (the inverse of
+/// [`parse_system_time`]; Howard Hinnant's `civil_from_days`).
+pub fn civil_from_micros(micros: Micros) -> Civil {
+    let days = micros.div_euclid(86_400_000_000);
+    let in_day = micros.rem_euclid(86_400_000_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let seconds = in_day / 1_000_000;
+    Civil {
+        year: year as i32,
+        month: month as u8,
+        day: day as u8,
+        hour: (seconds / 3600) as u8,
+        minute: (seconds / 60 % 60) as u8,
+        second: (seconds % 60) as u8,
+        micros: (in_day % 1_000_000) as u32,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_is_the_inverse_of_parsing() {
+        for text in [
+            "1970-01-01T00:00:00.000000Z",
+            "0001-01-01T00:00:00.000000Z",
+            "9999-12-31T23:59:59.999999Z",
+            "2000-02-29T12:34:56.000001Z",
+            "1969-12-31T23:59:59.999999Z",
+            "2021-04-28T20:11:34.709744Z",
+        ] {
+            let c = civil_from_micros(parse_system_time(text).unwrap());
+            let back = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                c.year, c.month, c.day, c.hour, c.minute, c.second, c.micros
+            );
+            assert_eq!(back, text);
+        }
+    }
 
     #[test]
     fn epoch_and_fraction_truncation() {

@@ -89,13 +89,14 @@ def test_a_damaged_chunk_in_the_middle_costs_only_that_chunk(corpus_dir: Path, t
 
 def test_evtx_in_planned_ranges_merges_to_the_whole_scan(corpus_dir: Path) -> None:
     """The distributed path plans EVTX by chunk ranges; merged, they are the local scan."""
-    from sysmon_hunt import _native, _result_from_native
+    from sysmon_hunt import _native
 
     path = str(corpus_dir / SYSMON_2017)
-    ((planned, size, ranges, planned_format, skipped),) = _native.plan_path(path, 5 * CHUNK * 32)
-    assert (planned, planned_format, skipped) == (path, "evtx", None) and len(ranges) > 1
+    (planned,) = _native.plan_path(path, 5 * CHUNK * 32)
+    assert (planned.path, planned.format, planned.skipped) == (path, "evtx", None) and len(planned.ranges) > 1
+    config = _native.ScanConfig()
     merged = _native.Partial()
-    for start, owned in reversed(ranges):
-        merged.merge(_native.scan_range(path, 0, start, owned))
-    split = _result_from_native(merged.finish([path], [size], [planned_format]))
+    for start, owned in reversed(planned.ranges):
+        merged.merge(_native.scan_range(path, 0, start, owned, config))
+    split = merged.finish([planned], config)
     assert split == sysmon_hunt.scan(path)

@@ -13,15 +13,13 @@ is the slow pure-Python oracle with the same signature and result, and
 
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterable, Optional, Union
 
-from . import _native
-from . import exclusions
+from . import _native, exclusions
 from ._native import ScanError
-from .detection import ByArg, by_field_names
+from ._request import InputArg, PathArg, ExcludeArg, check_size, input_list, scan_config
+from .detection import ByArg
 from .results import (
     BY_FIELDS,
     COLUMNS,
@@ -30,7 +28,6 @@ from .results import (
     MalformedEvent,
     ScanResult,
     ScanStats,
-    hit_type,
 )
 
 __all__ = [
@@ -45,44 +42,14 @@ __all__ = [
     "Rule",
     "BY_FIELDS",
     "COLUMNS",
+    "InputArg",
+    "PathArg",
 ]
 
 __version__ = "0.1.0"
 
-PathArg = Union[str, "os.PathLike[str]"]
-#: A path, or a binary file object (anything with ``read(n) -> bytes``).
-InputArg = Union[PathArg, IO[bytes]]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
 Rule = exclusions.Rule
 Progress = Callable[[int, int], object]
-
-
-def _is_stream(value: object) -> bool:
-    return hasattr(value, "read") and not isinstance(value, (str, bytes, os.PathLike))
-
-
-def _path_list(paths: Union[InputArg, Iterable[InputArg]]) -> list:
-    """One input or an iterable of them, as a list of `str` paths and binary
-    file objects (a `str` is one path, a file object one input)."""
-    if isinstance(paths, (str, bytes, os.PathLike)) or _is_stream(paths):
-        paths = [paths]
-    result: list = []
-    for path in paths:
-        if _is_stream(path):
-            result.append(path)
-        elif isinstance(path, (str, bytes, os.PathLike)):
-            result.append(os.fsdecode(path))
-        else:
-            raise TypeError(f"expected a path (str or os.PathLike) or a binary file object, got {type(path).__name__}")
-    return result
-
-
-def _check_size(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    return value
 
 
 def scan(
@@ -93,7 +60,7 @@ def scan(
     chunk_size: int = 0,
     split_size: int = 0,
     by: ByArg = None,
-    exclude: Union[None, exclusions.RuleArg, Iterable[exclusions.RuleArg]] = None,
+    exclude: ExcludeArg = None,
     users: bool = False,
     progress: Optional[Progress] = None,
 ) -> ScanResult:
@@ -123,62 +90,13 @@ def scan(
     A corrupt or truncated compressed stream is not an error: what came
     before the damage is scanned and `stats.inputs` says where it is.
     """
-    path_list = _path_list(paths)
-    by_fields, rules = _grouping(by, exclude)
+    inputs = input_list(paths)
+    config, rules = scan_config(
+        by, exclude, users, threads=threads, chunk_size=chunk_size, split_size=split_size
+    )
     if progress is not None and not callable(progress):
         raise TypeError("progress must be callable(bytes_done, bytes_total)")
-    native = _native.scan(
-        path_list,
-        _check_size("threads", threads),
-        _check_size("chunk_size", chunk_size),
-        _check_size("split_size", split_size),
-        list(by_fields),
-        bool(users),
-        progress,
-    )
-    return _result_from_native(native, by_fields, users, rules)
-
-
-def _grouping(
-    by: ByArg, exclude: Union[None, exclusions.RuleArg, Iterable[exclusions.RuleArg]]
-) -> Tuple[Tuple[str, ...], List[exclusions.Rule]]:
-    """The checked by-field names and exclusion rules of a scan, so that a
-    bad name or rule fails before any file is read."""
-    by_fields = tuple(_native.by_fields(list(by_field_names(by))))
-    rules = exclusions.as_rules(exclude)
-    exclusions.check(rules, by_fields)
-    hit_type(by_fields)  # a name that cannot name a field fails here too
-    return by_fields, rules
-
-
-def _result_from_native(
-    native,
-    by_fields: Tuple[str, ...] = BY_FIELDS,
-    users: bool = False,
-    rules: Sequence[exclusions.Rule] = (),
-) -> ScanResult:
-    """The `ScanResult` of the core's `(hits, stats)` tuples (from a local
-    scan, or from merged partial results of a distributed one), grouped by
-    `by_fields`, with users if they were collected, and `rules` applied."""
-    raw_hits, (files, nbytes, events, malformed, examples, inputs, skipped) = native
-    hit_class = hit_type(by_fields)
-    hits = [
-        hit_class(*values, count, _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last))
-        for values, count, first, last, _ in raw_hits
-    ]
-    hit_users = [tuple(u) for *_, u in raw_hits] if users else None
-    hits, hit_users, excluded = exclusions.apply(hits, hit_users, rules, by_fields)
-    stats = ScanStats(
-        files=files,
-        bytes=nbytes,
-        events=events,
-        malformed=malformed,
-        malformed_examples=tuple(MalformedEvent(*example) for example in examples),
-        excluded=excluded,
-        inputs=tuple(InputStats(*entry) for entry in inputs),
-        files_skipped=skipped,
-    )
-    return ScanResult(hits, stats, by_fields=by_fields, users=hit_users)
+    return exclusions.exclude(_native.scan(inputs, config, progress), rules)
 
 
 def sample_path() -> Path:

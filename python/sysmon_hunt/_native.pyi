@@ -1,57 +1,81 @@
 """Type stubs of the native core (`rust/python.rs`). Use `sysmon_hunt.scan()`."""
 
-from typing import Any, Callable, List, Optional, Tuple, Union
+from typing import IO, Callable, List, Optional, Tuple, Union
+
+from .results import ScanResult
 
 class ScanError(Exception):
     """A scan failed: a corrupt input or an internal error."""
 
-HitTuple = Tuple[List[str], int, int, int, List[str]]
-MalformedTuple = Tuple[str, int, str]
-InputTuple = Tuple[str, Optional[str], int, Optional[str], Optional[int], Optional[str]]
-StatsTuple = Tuple[int, int, int, int, List[MalformedTuple], List[InputTuple], int]
-PlannedFile = Tuple[str, int, List[Tuple[int, int]], Optional[str], Optional[str]]
-
-def scan(
-    inputs: List[Union[str, Any]],
-    threads: int = 0,
-    chunk_size: int = 0,
-    split_size: int = 0,
-    by: Optional[List[str]] = None,
-    users: bool = False,
-    progress: Optional[Callable[[int, int], object]] = None,
-) -> Tuple[List[HitTuple], StatsTuple]:
-    """`inputs`: paths (files, directories, "-" for stdin) and binary file
-    objects. Hits as (by-field values, count, first_us, last_us, users),
-    times in microseconds since the Unix epoch, users the sorted distinct
-    `User` values (empty unless `users`); stats as (files, bytes, events,
-    malformed, examples, inputs, files_skipped). `progress(bytes_done,
-    bytes_total)` is called about every 100 ms and at the end."""
-
-def by_fields(by: Optional[List[str]] = None) -> List[str]:
-    """The by-fields of the built-in detection, or `by` checked (ValueError if bad)."""
-
+#: Constants the core and Python share, defined once in the core.
+BY_V1: Tuple[str, ...]
+BY_V3: Tuple[str, ...]
+STATS_COLUMNS: Tuple[str, ...]
+MAX_MALFORMED_EXAMPLES: int
 #: The owned_len of a unit that is a whole file (2**64 - 1).
 WHOLE_FILE: int
 
-def plan_path(path: str, split_size: int) -> List[PlannedFile]:
-    """The files `path` names (a directory walked as a local scan walks it)
-    as (path, size, [(start, owned_len)], format, skipped): the units a scan
-    cuts each into (owned_len 2**64 - 1 for a whole file), the detected
-    format as `stats.inputs` names it, and why a file found in a directory
-    was skipped (no units, format None)."""
+class ScanConfig:
+    """How to scan; the options every unit of a scan shares. Raises
+    ValueError for a bad by-field name."""
 
-def scan_range(
-    path: str,
-    file_index: int,
-    start: int,
-    owned_len: int,
-    chunk_size: int = 0,
-    by: Optional[List[str]] = None,
-    users: bool = False,
-) -> Partial:
+    def __init__(
+        self,
+        *,
+        threads: int = 0,
+        chunk_size: int = 0,
+        split_size: int = 0,
+        by: Optional[List[str]] = None,
+        users: bool = False,
+    ) -> None: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def chunk_size(self) -> int: ...
+    @property
+    def split_size(self) -> int: ...
+    @property
+    def by(self) -> Optional[List[str]]: ...
+    @property
+    def users(self) -> bool: ...
+
+def scan(
+    inputs: List[Union[str, IO[bytes]]],
+    config: ScanConfig,
+    progress: Optional[Callable[[int, int], object]] = None,
+) -> ScanResult:
+    """`inputs`: paths (files, directories, "-" for stdin) and binary file
+    objects. The result has no exclusions applied. `progress(bytes_done,
+    bytes_total)` is called about every 100 ms and at the end."""
+
+class PlannedFile:
+    """One file of a cluster scan's plan."""
+
+    def __init__(
+        self, path: str, size: int, ranges: List[Tuple[int, int]], format: Optional[str], skipped: Optional[str]
+    ) -> None: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def ranges(self) -> List[Tuple[int, int]]:
+        """Units as (start, owned_len); owned_len is WHOLE_FILE for a whole file."""
+    @property
+    def format(self) -> Optional[str]:
+        """The detected format, as `stats.inputs` names it; None if skipped."""
+    @property
+    def skipped(self) -> Optional[str]:
+        """Why a file found in a directory was skipped (it has no units)."""
+
+def plan_path(path: str, split_size: int = 0) -> List[PlannedFile]:
+    """The files `path` names (a directory walked as a local scan walks it),
+    each cut into the units a scan cuts it into (`split_size` 0: the default)."""
+
+def scan_range(path: str, file_index: int, start: int, owned_len: int, config: ScanConfig) -> Partial:
     """Scans the events of `path` whose `<Event` starts lie in
-    [start, start + owned_len); the file is number `file_index` of the scan.
-    `by` and `users` as for `scan()`; every unit of a scan uses the same."""
+    [start, start + owned_len); the file is number `file_index` of the
+    scan's files. Every unit of a scan uses the same `config`."""
 
 class Partial:
     """A mergeable partial result; pickles as its compact bytes."""
@@ -64,13 +88,7 @@ class Partial:
     def events(self) -> int: ...
     @property
     def malformed(self) -> int: ...
-    def finish(
-        self,
-        paths: List[str],
-        sizes: List[int],
-        formats: Optional[List[str]] = None,
-        by: Optional[List[str]] = None,
-    ) -> Tuple[List[HitTuple], StatsTuple]:
-        """(hits, stats) as `scan()` returns them, for files numbered as
-        `paths` whose units were scanned with `by`; `formats` (from the
-        plan) fill `stats.inputs`."""
+    def finish(self, plan: List[PlannedFile], config: ScanConfig) -> ScanResult:
+        """The result, as `scan()` returns it (no exclusions applied), of a
+        scan of the files `plan` lists (skipped ones included, in input
+        order) whose units were scanned with `config`."""

@@ -27,14 +27,14 @@ when a cluster is used.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
-from . import PathArg, ScanError, _check_size, _grouping, _native, _path_list, _result_from_native
-from . import exclusions
+from . import _native, exclusions
+from ._native import ScanError
+from ._request import ExcludeArg, PathArg, input_list, scan_config
 from .detection import ByArg
-from .results import InputStats, ScanResult
+from .results import ScanResult
 
 __all__ = ["scan", "connect", "WorkUnit", "UnitFailure", "IncompleteScanError", "DEFAULT_SPLIT_BYTES"]
 
@@ -105,12 +105,12 @@ class IncompleteScanError(ScanError):
 # ---------------------------------------------------------------------------
 
 
-def _plan(path: str, split_bytes: int) -> List["_native.PlannedFile"]:
+def _plan(path: str, split_bytes: int) -> List[_native.PlannedFile]:
     return _native.plan_path(path, split_bytes)
 
 
-def _scan_unit(unit: WorkUnit, options: Dict[str, Any]) -> "_native.Partial":
-    return _native.scan_range(unit.path, unit.file_index, unit.start, unit.owned_len, **options)
+def _scan_unit(unit: WorkUnit, config: _native.ScanConfig) -> _native.Partial:
+    return _native.scan_range(unit.path, unit.file_index, unit.start, unit.owned_len, config)
 
 
 # ---------------------------------------------------------------------------
@@ -118,17 +118,17 @@ def _scan_unit(unit: WorkUnit, options: Dict[str, Any]) -> "_native.Partial":
 # ---------------------------------------------------------------------------
 
 
-def _unit_options(options: Dict[str, Any]) -> Dict[str, Any]:
-    """The scan options forwarded to every unit, checked here so that a bad
-    one fails at once rather than on every worker."""
+def _unit_config(by: ByArg, exclude: ExcludeArg, users: bool, options: Any) -> Tuple[_native.ScanConfig, List[exclusions.Rule]]:
+    """The configuration every unit is scanned with, and the rules applied
+    to the merged hits, checked here so that a bad option fails at once
+    rather than on every worker."""
     for name, why in _LOCAL_ONLY.items():
         if name in options:
             raise TypeError("%s is not an option of a cluster scan: %s" % (name, why))
-    if "chunk_size" in options:
-        _check_size("chunk_size", options["chunk_size"])
-    # The core's own signature says which options a unit takes.
-    inspect.signature(_native.scan_range).bind("path", 0, 0, 0, **options)
-    return dict(options)
+    unknown = sorted(set(options) - {"chunk_size"})
+    if unknown:
+        raise TypeError("unexpected keyword argument %r" % unknown[0])
+    return scan_config(by, exclude, users, chunk_size=options.get("chunk_size", 0))
 
 
 def _check_split(split_bytes: int) -> int:
@@ -144,7 +144,7 @@ def scan(
     client: Any,
     split_bytes: int = DEFAULT_SPLIT_BYTES,
     by: ByArg = None,
-    exclude: Union[None, exclusions.RuleArg, Iterable[exclusions.RuleArg]] = None,
+    exclude: ExcludeArg = None,
     users: bool = False,
     **scan_options: Any,
 ) -> ScanResult:
@@ -158,23 +158,22 @@ def scan(
     Raises `IncompleteScanError` (with the other units' merged result) when
     some units fail, `TypeError`/`ValueError` for bad options.
     """
-    path_list = _path_list(paths)
+    path_list = input_list(paths)
     for path in path_list:
         if not isinstance(path, str) or path == "-":
             raise TypeError("a cluster scan takes paths, which its workers open; got %r" % (path,))
     split = _check_split(split_bytes)
-    by_fields, rules = _grouping(by, exclude)
-    options = _unit_options({**scan_options, "by": list(by_fields), "users": bool(users)})
+    config, rules = _unit_config(by, exclude, users, scan_options)
     try:
         from distributed import as_completed
     except ImportError as error:
         raise ImportError(_INSTALL_HINT) from error
 
-    files: List[Tuple[str, int, str]] = []  # (path, size, format), numbered in input order
-    # What each planned entry became, in plan order: a file number, or the
-    # report of a file found in a directory and skipped.
-    entries: List[Union[int, InputStats]] = []
-    input_of_file: List[int] = []  # which input named each file
+    # Every planned file, skipped ones included, in input order: what the
+    # core's finish() lists as the inputs. Scanned files are numbered in
+    # that order, skipped ones not.
+    planned_files: List[_native.PlannedFile] = []
+    input_of_file: List[int] = []  # which input named each numbered file
     units: List[WorkUnit] = []
     # (input number, file number, start) orders failures like inputs and ranges.
     failures: List[Tuple[Tuple[int, int, int], UnitFailure]] = []
@@ -188,17 +187,15 @@ def scan(
             except Exception as error:
                 failures.append(((number, -1, 0), UnitFailure(path, 0, None, error)))
                 continue
-            for file_path, size, ranges, file_format, skipped in planned:
-                if skipped is not None:
-                    entries.append(InputStats(file_path, None, 0, skipped))
+            for file in planned:
+                planned_files.append(file)
+                if file.skipped is not None:
                     continue
-                index = len(files)
-                entries.append(index)
-                files.append((file_path, size, file_format))
+                index = len(input_of_file)
                 input_of_file.append(number)
-                units.extend(WorkUnit(file_path, index, start, owned_len) for start, owned_len in ranges)
+                units.extend(WorkUnit(file.path, index, start, owned_len) for start, owned_len in file.ranges)
 
-        scans = client.map(_scan_unit, units, options=options, pure=False) if units else []
+        scans = client.map(_scan_unit, units, config=config, pure=False) if units else []
         futures.extend(scans)
         unit_of = {future.key: unit for future, unit in zip(scans, units)}
         merged = _native.Partial()
@@ -215,24 +212,11 @@ def scan(
         client.cancel(futures)
         raise
 
-    hits, stats = merged.finish(
-        [path for path, _, _ in files], [size for _, size, _ in files], [fmt for _, _, fmt in files],
-        list(by_fields),
-    )
-    result = _result_from_native((hits, _with_skipped(stats, entries)), by_fields, users, rules)
+    result = exclusions.exclude(merged.finish(planned_files, config), rules)
     if failures:
         failures.sort(key=lambda item: item[0])
         raise IncompleteScanError([failure for _, failure in failures], result)
     return result
-
-
-def _with_skipped(stats: "_native.StatsTuple", entries: List[Union[int, InputStats]]) -> "_native.StatsTuple":
-    """`stats` of the scanned files with the skipped ones put back in their
-    place among the inputs, as a local scan lists them."""
-    files, nbytes, events, malformed, examples, scanned, _ = stats
-    inputs = [scanned[entry] if isinstance(entry, int) else tuple(entry) for entry in entries]
-    skipped = sum(1 for entry in entries if not isinstance(entry, int))
-    return (files, nbytes, events, malformed, examples, inputs, skipped)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional, Tuple, Union
 
-from .results import BY_FIELDS
+from . import _native
 
 #: security_content's name and id of the detection (its v1 page).
 NAME = "Download Files Using Telegram"
@@ -23,9 +23,9 @@ RISK_SCORE = 49
 RISK_MESSAGE = "Suspicious files were downloaded with the Telegram application on $dest$ by $user$."
 
 #: The seed's search (v1): `by Computer EventCode Image process_id TargetFilename Hash`.
-BY_V1: Tuple[str, ...] = BY_FIELDS
+BY_V1: Tuple[str, ...] = _native.BY_V1
 #: v2-v4 (2023-09 on): `dest` is the host, `process_name` the basename of `Image`.
-BY_V3: Tuple[str, ...] = ("dest", "EventCode", "process_name", "process_id", "TargetFilename", "Hash")
+BY_V3: Tuple[str, ...] = _native.BY_V3
 #: Named by-field lists.
 VERSIONS = {"v1": BY_V1, "v3": BY_V3}
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
+from .results import ScanResult
+
 __all__ = ["Condition", "Rule", "parse_condition", "parse_rules", "read_rules", "as_rules", "apply"]
 
 
@@ -152,3 +154,13 @@ def apply(
         if users is not None:
             kept_users.append(users[i])
     return kept, None if users is None else kept_users, len(hits) - len(kept)
+
+
+def exclude(result: "ScanResult", rules: Sequence[Rule]) -> "ScanResult":
+    """`result` without the hits that `rules` exclude, `stats.excluded`
+    counting them (`result` itself when there are no rules)."""
+    if not rules:
+        return result
+    hits, users, excluded = apply(result, result.users, rules, result.by_fields)
+    stats = result.stats._replace(excluded=excluded)
+    return ScanResult(hits, stats, by_fields=result.by_fields, users=users)

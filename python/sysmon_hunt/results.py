@@ -12,18 +12,13 @@ from collections import namedtuple
 from datetime import datetime
 from typing import Iterator, NamedTuple, Optional, Sequence, Tuple, Type, overload
 
-#: The by-fields of the detection, in Splunk's column order.
-BY_FIELDS: Tuple[str, ...] = (
-    "Computer",
-    "EventCode",
-    "Image",
-    "process_id",
-    "TargetFilename",
-    "Hash",
-)
+from . import _native
+
+#: The by-fields of the detection (v1), in Splunk's column order.
+BY_FIELDS: Tuple[str, ...] = _native.BY_V1
 
 #: The statistics columns after the by-fields.
-STATS_COLUMNS: Tuple[str, ...] = ("count", "firstTime", "lastTime")
+STATS_COLUMNS: Tuple[str, ...] = _native.STATS_COLUMNS
 
 #: Every output column, in Splunk's order.
 COLUMNS: Tuple[str, ...] = BY_FIELDS + STATS_COLUMNS
@@ -169,4 +164,4 @@ class ScanResult(Sequence[Hit]):
 
 
 #: How many malformed events a scan reports by location.
-MAX_MALFORMED_EXAMPLES = 10
+MAX_MALFORMED_EXAMPLES: int = _native.MAX_MALFORMED_EXAMPLES

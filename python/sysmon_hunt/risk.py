@@ -10,10 +10,12 @@ the host and the users: the distinct ``User`` values of the hit's events
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 from . import detection
-from .results import ScanResult
+
+if TYPE_CHECKING:  # results.ScanResult.risk_events() calls this module
+    from .results import ScanResult
 
 UNKNOWN_USER = "unknown"
 
@@ -27,7 +29,7 @@ def message(dest: str, user: str) -> str:
     return _TOKEN.sub(lambda m: values[m.group(1)], detection.RISK_MESSAGE)
 
 
-def risk_events(result: ScanResult) -> List[Dict[str, Any]]:
+def risk_events(result: "ScanResult") -> List[Dict[str, Any]]:
     """One risk event per hit of `result`, which must have been scanned with
     ``users=True`` and grouped by a host field (`Computer` or `dest`)."""
     if result.users is None:
