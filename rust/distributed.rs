@@ -19,7 +19,8 @@ use crate::input::{expand, Input, Planned, STDIN};
 use crate::output::{InputReport, ScanOutput};
 use crate::scan::{catch_panics, scan_one_unit, DEFAULT_SPLIT_SIZE};
 use crate::source::{plan_units, Source, Unit};
-use crate::stream::{Matcher, Scratch};
+use crate::event::ScanContext;
+use crate::stream::Scratch;
 
 /// The `owned_len` of a unit that is a whole file.
 pub const WHOLE_FILE: u64 = u64::MAX;
@@ -97,9 +98,9 @@ pub fn scan_range(
             });
         }
         let compiled = detection.compile();
-        let matcher = Matcher::new(&compiled);
+        let context = ScanContext::new(&compiled);
         let unit = Unit { file_index, start, owned_len };
-        scan_one_unit(&matcher, &mut Scratch::new(), &source, &unit, chunk_size, None, cancel)
+        scan_one_unit(&context, &mut Scratch::new(), &source, &unit, chunk_size, None, cancel)
     })
 }
 

@@ -51,6 +51,7 @@ pub mod aggregate;
 pub mod detection;
 pub mod distributed;
 pub mod error;
+pub mod event;
 pub mod evtx;
 pub mod framer;
 pub mod input;

@@ -50,23 +50,41 @@ impl Progress {
     }
 }
 
-/// A reader that adds what it reads to a [`Progress`]. One relaxed atomic
-/// add per read (reads are 256 KiB to 1 MiB) costs nothing measurable.
-pub struct CountingReader<R> {
-    inner: R,
-    progress: Arc<Progress>,
+/// Where a [`CountingReader`] adds what it reads: a scan's [`Progress`], or
+/// a plain counter (the bytes a stream input delivered).
+pub trait ByteCounter {
+    fn add(&self, bytes: u64);
 }
 
-impl<R> CountingReader<R> {
-    pub fn new(inner: R, progress: Arc<Progress>) -> Self {
-        CountingReader { inner, progress }
+impl ByteCounter for Progress {
+    fn add(&self, bytes: u64) {
+        Progress::add(self, bytes);
     }
 }
 
-impl<R: Read> Read for CountingReader<R> {
+impl ByteCounter for AtomicU64 {
+    fn add(&self, bytes: u64) {
+        self.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// A reader that adds what it reads to a counter. One relaxed atomic add
+/// per read (reads are 256 KiB to 1 MiB) costs nothing measurable.
+pub struct CountingReader<R, C: ByteCounter = Progress> {
+    inner: R,
+    counter: Arc<C>,
+}
+
+impl<R, C: ByteCounter> CountingReader<R, C> {
+    pub fn new(inner: R, counter: Arc<C>) -> Self {
+        CountingReader { inner, counter }
+    }
+}
+
+impl<R: Read, C: ByteCounter> Read for CountingReader<R, C> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.progress.add(n as u64);
+        self.counter.add(n as u64);
         Ok(n)
     }
 }

@@ -16,7 +16,8 @@ use crate::input::{expand, Input, Planned};
 use crate::output::{InputReport, ScanOutput};
 use crate::progress::Progress;
 use crate::source::{plan_units, Source, Unit};
-use crate::stream::{scan_unit, Matcher, ReadFailure, Scratch, UnitPosition};
+use crate::event::ScanContext;
+use crate::stream::{scan_unit, ReadFailure, Scratch, UnitPosition};
 
 /// How to scan. `Default` is what users want; the sizes exist for tuning and
 /// for tests that force events across every boundary.
@@ -63,7 +64,7 @@ pub fn catch_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
 /// ends the unit: what came before it counts, and the partial result says
 /// where and why it broke off.
 pub fn scan_one_unit(
-    matcher: &Matcher<'_>,
+    context: &ScanContext<'_>,
     scratch: &mut Scratch,
     source: &Source,
     unit: &Unit,
@@ -74,15 +75,16 @@ pub fn scan_one_unit(
     let chunk_size = if chunk_size == 0 { DEFAULT_CHUNK_SIZE } else { chunk_size };
     let mut partial = Partial::default();
     let result = if source.is_evtx() {
-        scan_evtx_unit(matcher, scratch, source, unit, progress, cancel, &mut partial)
+        scan_evtx_unit(context, scratch, source, unit, progress, cancel, &mut partial)
     } else {
         let reader = source.open_at(unit.start, progress)?;
         let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
-        scan_unit(matcher, scratch, reader, position, chunk_size, cancel, &mut partial)
+        scan_unit(context, scratch, reader, position, chunk_size, cancel, &mut partial)
     };
     match result {
         Ok(()) => {}
         Err(ReadFailure::Cancelled) => return Err(Error::Cancelled),
+        Err(ReadFailure::Failed(error)) => return Err(error),
         // Everything before the break was scanned: keep it, report the break.
         Err(ReadFailure::Io(error, offset)) if source.is_damage(&error) => {
             partial.damage.push(Damage { file_index: unit.file_index, offset, message: error.to_string() });
@@ -108,11 +110,11 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         progress.set_total(sources.iter().map(|s| s.size).sum());
     }
     let compiled = detection.compile();
-    let matcher = Matcher::new(&compiled);
+    let context = ScanContext::new(&compiled);
 
     let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Partial> {
         let source = &sources[unit.file_index];
-        scan_one_unit(&matcher, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
+        scan_one_unit(&context, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
     };
 
     let run_all_units = || -> Result<Partial> {

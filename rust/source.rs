@@ -156,20 +156,6 @@ fn decompress<'a>(inner: impl Read + Send + 'a, compression: Compression) -> io:
     })
 }
 
-/// Counts the bytes a stream delivers.
-struct Counted<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
 impl Source {
     /// Opens `path` to check that it is a readable file and sniff it.
     pub fn inspect(path: &Path) -> Result<Source> {
@@ -236,7 +222,7 @@ impl Source {
     pub fn from_stream(name: &str, stream: Stream) -> Result<Source> {
         let path = PathBuf::from(name);
         let count = Arc::new(AtomicU64::new(0));
-        let mut counted = Counted { inner: stream, count: count.clone() };
+        let mut counted = CountingReader::new(stream, count.clone());
         let head = read_prefix(&mut counted, SNIFF_LEN).map_err(|e| Error::io(&path, Some(0), e))?;
         let (format, body) = if head.starts_with(EVTX_MAGIC) {
             let mut spool = tempfile::tempfile().map_err(|e| Error::io(&path, None, e))?;

@@ -1,56 +1,20 @@
 //! Scans one unit of work: a byte stream whose event starts in its first
 //! `owned_len` bytes belong to it. Reads in fixed-size chunks and keeps only
-//! the event being framed, so memory does not grow with the input.
+//! the event being framed, so memory does not grow with the input. Each
+//! framed event goes to the per-event step ([`crate::event`]).
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::aggregate::Partial;
-use crate::detection::CompiledDetection;
+use crate::error::Error;
+use crate::event::{check_event, EventScratch, ScanContext, MAX_EVENT_BYTES, TOO_LONG};
 use crate::framer::{Framer, StartSearch, END, START_LEN};
-use crate::matcher::Verdict;
-use crate::parser::{parse_event, EventValues, FieldTable};
-use crate::prefilter::Prefilter;
-
-/// An event that has no `</Event>` within this many bytes of its start is
-/// malformed. Windows caps an event record at 64 KiB (its rendered XML stays
-/// well under this even with every character escaped), so the cap only ever
-/// stops garbage from holding memory: a worker holds at most the cap plus
-/// two reads. The reference applies the same cap.
-pub const MAX_EVENT_BYTES: usize = 1 << 20;
-const TOO_LONG: &str = "no </Event> within 1 MiB of the event start";
-
-/// Everything a worker shares with the others: built once per scan.
-pub struct Matcher<'d> {
-    pub detection: &'d CompiledDetection,
-    pub table: FieldTable,
-    pub framer: Framer,
-    pub prefilter: Prefilter,
-}
-
-impl<'d> Matcher<'d> {
-    pub fn new(detection: &'d CompiledDetection) -> Self {
-        Matcher {
-            detection,
-            table: FieldTable::new(&detection.fields),
-            framer: Framer::default(),
-            prefilter: Prefilter::new(&detection.prefilter_literals),
-        }
-    }
-}
 
 /// A worker's reusable scratch memory.
 pub struct Scratch {
     buffer: Vec<u8>,
     event: EventScratch,
-}
-
-/// What checking one event reuses.
-#[derive(Default)]
-struct EventScratch {
-    values: EventValues,
-    /// Text with references resolved, for the prefilter.
-    decoded: Vec<u8>,
 }
 
 impl Scratch {
@@ -76,8 +40,14 @@ pub struct UnitPosition {
 }
 
 /// Why reading stopped.
+#[derive(Debug)]
 pub enum ReadFailure {
+    /// A read failed at this offset of the decoded stream (a damaged
+    /// compressed stream, or an I/O error).
     Io(io::Error, u64),
+    /// The input could not be opened or read for a reason the core already
+    /// describes in full: passed on unchanged.
+    Failed(Error),
     Cancelled,
 }
 
@@ -88,7 +58,7 @@ pub enum ReadFailure {
 /// event cut by it is unterminated) and then the error is returned, so a
 /// caller can keep what was found before a corrupt spot.
 pub fn scan_unit(
-    matcher: &Matcher<'_>,
+    context: &ScanContext<'_>,
     scratch: &mut Scratch,
     reader: impl Read,
     position: UnitPosition,
@@ -96,14 +66,14 @@ pub fn scan_unit(
     cancel: &AtomicBool,
     partial: &mut Partial,
 ) -> Result<(), ReadFailure> {
-    scan_stream(matcher, scratch, reader, position, chunk_size, cancel, partial, None)
+    StreamScan::new(context, scratch, partial, position, None).run(reader, chunk_size, cancel)
 }
 
 /// Scans one complete document held in memory (an EVTX record rendered as
 /// XML) whose events have no place of their own in the input: any
 /// malformed event is reported at `offset`, the document's place.
 pub fn scan_document(
-    matcher: &Matcher<'_>,
+    context: &ScanContext<'_>,
     scratch: &mut Scratch,
     document: &[u8],
     file_index: usize,
@@ -114,128 +84,177 @@ pub fn scan_document(
     let never = AtomicBool::new(false);
     // One read takes the whole document; reading a slice cannot fail.
     let chunk_size = document.len() + 1;
-    let _ = scan_stream(matcher, scratch, document, position, chunk_size, &never, partial, Some(offset));
+    let _ = StreamScan::new(context, scratch, partial, position, Some(offset)).run(document, chunk_size, &never);
 }
 
-#[allow(clippy::too_many_arguments)]
-fn scan_stream(
-    matcher: &Matcher<'_>,
-    scratch: &mut Scratch,
-    mut reader: impl Read,
+/// The framing state of one stream: `storage[..filled]` holds a window of
+/// it, starting `buffer_offset` bytes after the unit's base.
+struct StreamScan<'s, 'c> {
+    context: &'s ScanContext<'c>,
+    storage: &'s mut Vec<u8>,
+    event: &'s mut EventScratch,
+    partial: &'s mut Partial,
     position: UnitPosition,
-    chunk_size: usize,
-    cancel: &AtomicBool,
-    partial: &mut Partial,
+    /// Where malformed events are reported when the stream has no offsets
+    /// of its own (a rendered document); `None`: at their stream offset.
     report_at: Option<u64>,
-) -> Result<(), ReadFailure> {
-    let Scratch { buffer: storage, event: event_scratch } = scratch;
-    // `storage[..filled]` holds data; `buffer` is that view.
-    let mut filled = 0usize;
-    // Stream offset of buffer[0], relative to the unit's base.
-    let mut buffer_offset: u64 = 0;
-    // Where the search for the next start resumes.
-    let mut pos = 0usize;
-    let mut at_eof = false;
-    let framer = &matcher.framer;
-    let offset_of = |buffer_offset: u64, i: usize| report_at.unwrap_or(position.base + buffer_offset + i as u64);
-    let mut failure = None;
-    // An event waiting for more bytes: (its start, relative to the unit's
-    // base; how many bytes after the start hold neither an end nor another
-    // start). Framing resumes there instead of searching the event again
-    // after every read, which made a long unterminated event cost
-    // (cap / chunk size) times its length.
-    let mut searched: Option<(u64, usize)> = None;
+    filled: usize,
+    buffer_offset: u64,
+    /// Where the search for the next start resumes.
+    pos: usize,
+    at_eof: bool,
+    /// An event waiting for more bytes: (its start, relative to the unit's
+    /// base; how many bytes after the start hold neither an end nor another
+    /// start). Framing resumes there instead of searching the event again
+    /// after every read, which made a long unterminated event cost
+    /// (cap / chunk size) times its length.
+    searched: Option<(u64, usize)>,
+}
 
-    loop {
-        let buffer = &storage[..filled];
-        // `keep_from`: the first byte that must survive the next refill.
-        let keep_from = match framer.find_start(buffer, pos, at_eof) {
+/// What to do after looking at the window once.
+enum Next {
+    /// Keep scanning the window.
+    Frame,
+    /// Drop the window's bytes before this index, then read more.
+    Refill(usize),
+    /// The unit's events are all framed.
+    Done,
+}
+
+impl<'s, 'c> StreamScan<'s, 'c> {
+    fn new(
+        context: &'s ScanContext<'c>,
+        scratch: &'s mut Scratch,
+        partial: &'s mut Partial,
+        position: UnitPosition,
+        report_at: Option<u64>,
+    ) -> Self {
+        let Scratch { buffer, event } = scratch;
+        StreamScan {
+            context,
+            storage: buffer,
+            event,
+            partial,
+            position,
+            report_at,
+            filled: 0,
+            buffer_offset: 0,
+            pos: 0,
+            at_eof: false,
+            searched: None,
+        }
+    }
+
+    fn run(mut self, mut reader: impl Read, chunk_size: usize, cancel: &AtomicBool) -> Result<(), ReadFailure> {
+        let mut failure = None;
+        loop {
+            let keep_from = match self.frame_next() {
+                Next::Frame => continue,
+                Next::Done => break,
+                Next::Refill(keep_from) => keep_from,
+            };
+            if self.at_eof {
+                break;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return Err(ReadFailure::Cancelled);
+            }
+            if let Err(error) = self.refill(&mut reader, keep_from, chunk_size) {
+                // Scan what arrived before the error as the end of input.
+                let offset = self.position.base + self.buffer_offset + self.filled as u64;
+                failure = Some(ReadFailure::Io(error, offset));
+                self.at_eof = true;
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Where a malformed event starting at window index `start` is reported.
+    fn offset_of(&self, start: usize) -> u64 {
+        self.report_at.unwrap_or(self.position.base + self.buffer_offset + start as u64)
+    }
+
+    fn malformed(&mut self, start: usize, reason: &'static str) {
+        let offset = self.offset_of(start);
+        self.partial.add_malformed(self.position.file_index, offset, reason);
+    }
+
+    /// Frames (and checks) the next event of the window, or says what the
+    /// window needs first.
+    fn frame_next(&mut self) -> Next {
+        let framer = &self.context.framer;
+        let buffer = &self.storage[..self.filled];
+        match framer.find_start(buffer, self.pos, self.at_eof) {
             StartSearch::Found(start) => {
-                let start_offset = buffer_offset + start as u64;
-                if start_offset >= position.owned_len {
-                    break;
+                let start_offset = self.buffer_offset + start as u64;
+                if start_offset >= self.position.owned_len {
+                    return Next::Done;
                 }
-                let from = match searched.take() {
+                let from = match self.searched.take() {
                     Some((pending, done)) if pending == start_offset => start + done,
                     _ => start + START_LEN,
                 };
-                match frame_event(framer, buffer, start, from, at_eof) {
+                match frame_event(framer, buffer, start, from, self.at_eof) {
                     Framed::Complete { span_end, exact, next } => {
-                        partial.events += 1;
-                        let verdict = check_event(matcher, buffer, start, span_end, exact, event_scratch, partial);
+                        self.partial.events += 1;
+                        let verdict =
+                            check_event(self.context, buffer, start, span_end, exact, self.event, self.partial);
                         if let Err(reason) = verdict {
-                            partial.add_malformed(position.file_index, offset_of(buffer_offset, start), reason);
+                            self.malformed(start, reason);
                         }
-                        pos = next;
-                        continue;
+                        self.pos = next;
+                        Next::Frame
                     }
                     Framed::Unterminated { next, reason } => {
-                        partial.events += 1;
-                        partial.add_malformed(position.file_index, offset_of(buffer_offset, start), reason);
-                        pos = next;
-                        continue;
+                        self.partial.events += 1;
+                        self.malformed(start, reason);
+                        self.pos = next;
+                        Next::Frame
                     }
                     Framed::NeedMore if buffer.len() - start > MAX_EVENT_BYTES => {
-                        partial.events += 1;
-                        partial.add_malformed(
-                            position.file_index,
-                            offset_of(buffer_offset, start),
-                            TOO_LONG,
-                        );
+                        self.partial.events += 1;
                         // Nothing between here and the buffer's end starts an event.
-                        pos = buffer.len().saturating_sub(Framer::START_OVERLAP).max(start + 1);
-                        pos
+                        self.pos = buffer.len().saturating_sub(Framer::START_OVERLAP).max(start + 1);
+                        self.malformed(start, TOO_LONG);
+                        Next::Refill(self.pos)
                     }
                     Framed::NeedMore => {
                         // An end or a start may straddle the buffer's end,
                         // so its last `END.len()` bytes are searched again.
                         let done = (buffer.len() - start).saturating_sub(END.len()).max(START_LEN);
-                        searched = Some((start_offset, done));
-                        start
+                        self.searched = Some((start_offset, done));
+                        Next::Refill(start)
                     }
                 }
             }
             StartSearch::Undecided(start) => {
-                if buffer_offset + start as u64 >= position.owned_len {
-                    break;
+                if self.buffer_offset + start as u64 >= self.position.owned_len {
+                    return Next::Done;
                 }
-                start
+                Next::Refill(start)
             }
             StartSearch::None => {
-                let keep = buffer.len().saturating_sub(Framer::START_OVERLAP).max(pos);
-                if at_eof || buffer_offset + keep as u64 >= position.owned_len {
-                    break;
+                let keep = buffer.len().saturating_sub(Framer::START_OVERLAP).max(self.pos);
+                if self.at_eof || self.buffer_offset + keep as u64 >= self.position.owned_len {
+                    return Next::Done;
                 }
-                keep
-            }
-        };
-        if at_eof {
-            break;
-        }
-        if cancel.load(Ordering::Relaxed) {
-            return Err(ReadFailure::Cancelled);
-        }
-        // Drop what is done, then read the next chunk after what is kept.
-        // An event waiting for its end stays at the front from its second
-        // read on, so it is moved once, not once per read.
-        if keep_from > 0 {
-            storage.copy_within(keep_from..filled, 0);
-        }
-        filled -= keep_from;
-        buffer_offset += keep_from as u64;
-        pos -= keep_from.min(pos);
-        match fill(&mut reader, storage, &mut filled, chunk_size) {
-            Ok(eof) => at_eof = eof,
-            Err(error) => {
-                // Scan what arrived before the error as the end of input.
-                failure = Some(ReadFailure::Io(error, position.base + buffer_offset + filled as u64));
-                at_eof = true;
+                Next::Refill(keep)
             }
         }
     }
-    match failure {
-        Some(failure) => Err(failure),
-        None => Ok(()),
+
+    /// Drops the window's bytes before `keep_from`, then reads the next
+    /// chunk after what is kept. An event waiting for its end stays at the
+    /// front from its second read on, so it is moved once, not once per read.
+    fn refill(&mut self, reader: &mut impl Read, keep_from: usize, chunk_size: usize) -> io::Result<()> {
+        if keep_from > 0 {
+            self.storage.copy_within(keep_from..self.filled, 0);
+        }
+        self.filled -= keep_from;
+        self.buffer_offset += keep_from as u64;
+        self.pos -= keep_from.min(self.pos);
+        self.at_eof = fill(reader, self.storage, &mut self.filled, chunk_size)?;
+        Ok(())
     }
 }
 
@@ -293,56 +312,11 @@ fn frame_event(framer: &Framer, buffer: &[u8], start: usize, from: usize, at_eof
     }
 }
 
-/// Prefilters, parses and judges one complete event, `buffer[start..]` up to
-/// its first `</Event>`, which ends at or before `span_end`. `Err` says why
-/// it is malformed.
-fn check_event(
-    matcher: &Matcher<'_>,
-    buffer: &[u8],
-    start: usize,
-    span_end: usize,
-    exact: bool,
-    scratch: &mut EventScratch,
-    partial: &mut Partial,
-) -> Result<(), &'static str> {
-    let EventScratch { values, decoded } = scratch;
-    let span_too_long = span_end - start > MAX_EVENT_BYTES;
-    // First on the span (which may run past the event's end): a cheap way to
-    // rule out nearly every event without finding its exact end.
-    if !span_too_long && !matcher.prefilter.may_match(&buffer[start..span_end], decoded) {
-        return Ok(());
-    }
-    let end = if exact {
-        span_end
-    } else {
-        // `frame_event` saw a `</Event>` in this span, so the fallback never applies.
-        matcher.framer.find_end(buffer, start + START_LEN, span_end).map_or(span_end, |e| e + END.len())
-    };
-    if end - start > MAX_EVENT_BYTES {
-        return Err(TOO_LONG);
-    }
-    // Then on the event's own bytes, so that whether an event is checked
-    // never depends on what follows it in the buffer (and so on chunk sizes).
-    if (!exact || span_too_long) && !matcher.prefilter.may_match(&buffer[start..end], decoded) {
-        return Ok(());
-    }
-    parse_event(&buffer[start..end], &matcher.table, values)?;
-    let detection = matcher.detection;
-    match detection.judge(values) {
-        Verdict::NoMatch | Verdict::MissingByField => Ok(()),
-        Verdict::NoTime => Err("matching event has no valid TimeCreated/@SystemTime"),
-        Verdict::Hit(time) => {
-            let distinct = detection.distinct_value(values);
-            partial.add_hit(detection.by_field_values(values).map(Option::unwrap_or_default), time, distinct);
-            Ok(())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::detection::Detection;
+    use crate::event::{ScanContext, MAX_EVENT_BYTES};
 
     const HIT: &str = "<Event><System><Provider Name='Microsoft-Windows-Sysmon'/><EventID>15</EventID>\
         <TimeCreated SystemTime='2021-04-28T20:11:34.7097442Z'/><Computer>host</Computer></System>\
@@ -352,11 +326,11 @@ mod tests {
     /// Scans `input` as one unit with reads of `chunk_size` bytes.
     fn scan_bytes(input: &[u8], chunk_size: usize) -> Partial {
         let compiled = Detection::telegram_downloads().compile();
-        let matcher = Matcher::new(&compiled);
+        let context = ScanContext::new(&compiled);
         let mut partial = Partial::default();
         let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
         let cancel = AtomicBool::new(false);
-        let result = scan_unit(&matcher, &mut Scratch::new(), input, position, chunk_size, &cancel, &mut partial);
+        let result = scan_unit(&context, &mut Scratch::new(), input, position, chunk_size, &cancel, &mut partial);
         assert!(result.is_ok());
         partial
     }
@@ -424,14 +398,14 @@ mod tests {
     #[test]
     fn a_huge_unterminated_event_holds_at_most_the_cap_and_two_reads() {
         let compiled = Detection::telegram_downloads().compile();
-        let matcher = Matcher::new(&compiled);
+        let context = ScanContext::new(&compiled);
         let mut scratch = Scratch::new();
         let chunk_size = 64 << 10;
         // 8 MiB of an event that never ends, read from a generator.
         let input = std::io::Read::chain(&b"<Event>"[..], std::io::repeat(b'a').take(8 << 20)).chain(HIT.as_bytes());
         let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
         let mut partial = Partial::default();
-        let result = scan_unit(&matcher, &mut scratch, input, position, chunk_size, &AtomicBool::new(false), &mut partial);
+        let result = scan_unit(&context, &mut scratch, input, position, chunk_size, &AtomicBool::new(false), &mut partial);
         assert!(result.is_ok());
         assert_eq!((partial.events, partial.malformed), (2, 1));
         assert!(scratch.buffer.len() <= MAX_EVENT_BYTES + 2 * chunk_size, "{}", scratch.buffer.len());
@@ -456,11 +430,11 @@ mod tests {
     #[test]
     fn a_set_cancel_flag_stops_the_scan_at_the_next_chunk() {
         let compiled = Detection::telegram_downloads().compile();
-        let matcher = Matcher::new(&compiled);
+        let context = ScanContext::new(&compiled);
         let input = format!("{HIT}\n").repeat(100);
         let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
         let cancel = AtomicBool::new(true);
-        let result = scan_unit(&matcher, &mut Scratch::new(), input.as_bytes(), position, 64, &cancel, &mut Partial::default());
+        let result = scan_unit(&context, &mut Scratch::new(), input.as_bytes(), position, 64, &cancel, &mut Partial::default());
         assert!(matches!(result, Err(ReadFailure::Cancelled)));
     }
 
@@ -482,14 +456,14 @@ mod tests {
     #[test]
     fn a_read_error_keeps_what_came_before_it() {
         let compiled = Detection::telegram_downloads().compile();
-        let matcher = Matcher::new(&compiled);
+        let context = ScanContext::new(&compiled);
         let input = format!("{HIT}\n{HIT}\n{}", &HIT[..40]);
         let cancel = AtomicBool::new(false);
         for chunk_size in [1, 7, 64, 1 << 20] {
             let mut partial = Partial::default();
             let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
             let reader = CutStream(input.as_bytes());
-            let result = scan_unit(&matcher, &mut Scratch::new(), reader, position, chunk_size, &cancel, &mut partial);
+            let result = scan_unit(&context, &mut Scratch::new(), reader, position, chunk_size, &cancel, &mut partial);
             let Err(ReadFailure::Io(error, offset)) = result else { panic!("the error must come back") };
             assert_eq!((error.kind(), offset), (io::ErrorKind::UnexpectedEof, input.len() as u64));
             // The event cut by the error is unterminated; the others count.
@@ -502,7 +476,7 @@ mod tests {
     fn ownership_splits_count_each_event_once() {
         let input = format!("{HIT}\n{HIT}\n{}\n{HIT}", &HIT[..50]);
         let compiled = Detection::telegram_downloads().compile();
-        let matcher = Matcher::new(&compiled);
+        let context = ScanContext::new(&compiled);
         let cancel = AtomicBool::new(false);
         for split in 1..input.len() as u64 {
             let mut total = Partial::default();
@@ -511,7 +485,7 @@ mod tests {
                 let position = UnitPosition { file_index: 0, base: start, owned_len: split };
                 let mut partial = Partial::default();
                 let reader = &input.as_bytes()[start as usize..];
-                let result = scan_unit(&matcher, &mut Scratch::new(), reader, position, 16, &cancel, &mut partial);
+                let result = scan_unit(&context, &mut Scratch::new(), reader, position, 16, &cancel, &mut partial);
                 assert!(result.is_ok());
                 total.merge(partial);
                 start += split;
