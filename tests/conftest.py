@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import List
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -45,3 +46,35 @@ def corpus_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return CORPUS_DIR
+
+
+# --- fixtures of the command-line tests (tests/cli_helpers.py has the rest)
+
+@pytest.fixture(
+    params=[
+        pytest.param([], id="native"),
+        pytest.param(["--reference"], id="reference"),
+    ]
+)
+def scanner(request) -> List[str]:
+    """Extra CLI arguments that select the scanner."""
+    return request.param
+
+
+@pytest.fixture
+def known(tmp_path: Path) -> Path:
+    """5 events: group A twice, group B once, a chrome download, one truncated event."""
+    from cli_helpers import HASH_B, IMAGE_B, TARGET_B_XML, event
+
+    b = dict(computer="ДМИТРИЙ-ПК", process_id="812", image=IMAGE_B, target=TARGET_B_XML, hash=HASH_B)
+    lines = [
+        event("2021-04-28T20:11:34.709744300Z"),
+        event("2021-04-28T20:12:00.1Z",
+              image=r"C:\Program Files\Google\Chrome\Application\chrome.exe"),
+        event("2021-04-29T01:02:03.5Z", q='"', **b),
+        event("2021-04-28T20:15:01.0000001Z", q='"'),
+        event("2021-04-29T01:02:04Z", **b)[:200],  # truncated: malformed
+    ]
+    path = tmp_path / "known.log"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    return path

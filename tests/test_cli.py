@@ -8,92 +8,17 @@ pipe, so the default format is csv; tests of the table ask for it.
 from __future__ import annotations
 
 import errno
-import importlib.util
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 import pytest
 
-from events import HASH as HASH_A, IMAGE as IMAGE_A, TARGET as TARGET_A, sysmon_event
-
-IMAGE_B = "C:\\Users\\Дмитрий\\AppData\\Roaming\\Telegram Desktop\\TELEGRAM.EXE"
-# As written in the XML; the decoded value has "R&D, plan.xlsx".
-TARGET_B_XML = "C:\\Users\\Дмитрий\\Downloads\\R&amp;D, plan.xlsx:Zone.Identifier"
-TARGET_B = "C:\\Users\\Дмитрий\\Downloads\\R&D, plan.xlsx:Zone.Identifier"
-HASH_B = "SHA256=AB12"
-
-
-def _package_root() -> str:
-    """The directory the sysmon_hunt package is imported from, for the child's PYTHONPATH."""
-    spec = importlib.util.find_spec("sysmon_hunt")  # does not run sysmon_hunt/__init__.py
-    assert spec is not None and spec.submodule_search_locations, "sysmon_hunt is not importable"
-    return str(Path(list(spec.submodule_search_locations)[0]).parent)
-
-
-ENV = dict(os.environ)
-ENV["PYTHONPATH"] = os.pathsep.join(
-    p for p in (_package_root(), os.environ.get("PYTHONPATH")) if p
-)
-ENV["PYTHONUTF8"] = "1"
-ENV.pop("PYTHONIOENCODING", None)
-
-
-@pytest.fixture(
-    params=[
-        pytest.param([], id="native"),
-        pytest.param(["--reference"], id="reference"),
-    ]
-)
-def scanner(request) -> List[str]:
-    """Extra CLI arguments that select the scanner."""
-    return request.param
-
-
-def cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict] = None):
-    return subprocess.run(
-        [sys.executable, "-m", "sysmon_hunt", *args],
-        cwd=cwd,
-        env=env or ENV,
-        capture_output=True,
-        timeout=300,
-    )
-
-
-def out(proc) -> str:
-    return proc.stdout.decode("utf-8")
-
-
-def err(proc) -> str:
-    return proc.stderr.decode("utf-8")
-
-
-def event(time: str, **fields) -> str:
-    """One event on one line (Version, EventRecordID, Channel, RuleName and
-    Contents besides what the scan reads); values are inserted verbatim."""
-    return sysmon_event(layout="short", time=time, **fields)
-
-
-@pytest.fixture
-def known(tmp_path: Path) -> Path:
-    """5 events: group A twice, group B once, a chrome download, one truncated event."""
-    b = dict(computer="ДМИТРИЙ-ПК", process_id="812", image=IMAGE_B, target=TARGET_B_XML, hash=HASH_B)
-    lines = [
-        event("2021-04-28T20:11:34.709744300Z"),
-        event("2021-04-28T20:12:00.1Z",
-              image=r"C:\Program Files\Google\Chrome\Application\chrome.exe"),
-        event("2021-04-29T01:02:03.5Z", q='"', **b),
-        event("2021-04-28T20:15:01.0000001Z", q='"'),
-        event("2021-04-29T01:02:04Z", **b)[:200],  # truncated: malformed
-    ]
-    path = tmp_path / "known.log"
-    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
-    return path
-
+from events import HASH as HASH_A, IMAGE as IMAGE_A, TARGET as TARGET_A
+from cli_helpers import ENV, HASH_B, IMAGE_B, TARGET_B, cli, err, event, out, summary_line
 
 def malformed_offset(path: Path) -> int:
     data = path.read_bytes()
@@ -114,15 +39,6 @@ CSV = (
     "2021-04-29T01:02:03,2021-04-29T01:02:03\r\n"
 )
 
-#: The summary's first line up to the time it took.
-SUMMARY_TIME = r", \d+\.\d\d s \(\d+\.\d MB/s\)"
-
-
-def summary_line(proc, i: int = 0) -> str:
-    """Line `i` of stderr, with the summary's time and rate checked and cut off."""
-    line = err(proc).splitlines()[i]
-    assert re.search(SUMMARY_TIME + "$", line), line
-    return re.sub(SUMMARY_TIME + "$", "", line)
 
 NDJSON = [
     {

@@ -21,7 +21,7 @@ import pytest
 import sysmon_hunt
 from sysmon_hunt.output import ctime, iso_time
 
-from test_cli import ENV, cli, err, event, known, out, scanner, summary_line  # noqa: F401 (fixtures)
+from cli_helpers import ENV, cli, err, event, out, summary_line
 
 
 def rows(result, times=ctime) -> List[Dict[str, str]]:

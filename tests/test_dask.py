@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import sysmon_hunt
 import sysmon_hunt.dask
-from sysmon_hunt.dask import IncompleteScanError, UnitFailure
+from sysmon_hunt.dask import IncompleteScanError
 
 import strategies as S
 

@@ -38,7 +38,7 @@ from sysmon_hunt import ScanError, reference
 
 from events import NS
 from strategies import simple_event as E
-from test_properties import check_against_reference, check_bytes, write_files
+from oracle import check_bytes, write_files
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -215,7 +215,7 @@ BILLION_LAUGHS = (
 def _entity_cases(canary: Path) -> Dict[str, Tuple[str, int]]:
     """name: (file text, how many of its events match). Each DTD defines
     entities that, if expanded, would turn a non-matching event into a match."""
-    telegram = f'<!DOCTYPE Event [<!ENTITY t "Telegram.exe">]>\n'
+    telegram = '<!DOCTYPE Event [<!ENTITY t "Telegram.exe">]>\n'
     external = f'<!DOCTYPE Event [<!ENTITY t SYSTEM "{canary.as_uri()}">]>\n'
     network = '<!DOCTYPE Event [<!ENTITY t SYSTEM "http://192.0.2.1/telegram.exe">]>\n'
     parameter = f'<!DOCTYPE Event [<!ENTITY % p SYSTEM "{canary.as_uri()}"> %p;]>\n'

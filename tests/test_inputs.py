@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import List
 
 import pytest
 import zstandard
@@ -24,7 +23,6 @@ import sysmon_hunt
 from sysmon_hunt import reference
 
 import strategies as S
-from events import HASH, IMAGE, TARGET
 
 FORMS = ["utf-8", "utf-8-bom", "utf-16-le-bom", "utf-16-be-bom", "gzip", "gzip-members", "zstd", "zstd-utf-16-le-bom"]
 

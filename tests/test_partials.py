@@ -21,7 +21,7 @@ import sysmon_hunt
 from sysmon_hunt import _native
 
 import strategies as S
-from test_properties import write_files
+from oracle import write_files
 
 WHOLE_FILE = _native.WHOLE_FILE
 #: Units scanned with the options of a default `scan()`.

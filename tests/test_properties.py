@@ -1,11 +1,8 @@
 """Property tests: the native scanner against the pure-Python reference.
 
-For generated Sysmon logs (see `strategies.py`) the native `scan()` must give
-exactly the reference's hits and `events`, the same `files` and `bytes`, and
-a `malformed` count between the number of unterminated events (which every
-implementation must count) and the reference's count (the native prefilter
-may skip checking events that cannot match). Its malformed examples must be
-events the reference also finds malformed, in (file, offset) order.
+For generated Sysmon logs (see `strategies.py`) the native `scan()` must
+meet the contract `oracle.check_against_reference` asserts against the
+reference.
 
 Hypothesis and function-scoped fixtures do not mix, so each example writes
 its files into its own `tempfile.TemporaryDirectory()`.
@@ -14,111 +11,23 @@ its files into its own `tempfile.TemporaryDirectory()`.
 from __future__ import annotations
 
 import gzip
-import os
 import tempfile
-from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
 from hypothesis import example, given, note
-from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
 
 import sysmon_hunt
 from sysmon_hunt import reference
 
 from events import HASH, IMAGE, TARGET
+from oracle import check_against_reference, check_bytes, reference_run, write_files
 import strategies as S
 
 THREADS = st.sampled_from([0, 1, 2, 3])
 CHUNK_SIZES = st.one_of(st.just(0), st.integers(1, 64), st.sampled_from([100, 4096]))
 SPLIT_SIZES = st.one_of(st.just(0), st.integers(1, 300))
-
-
-# ---------------------------------------------------------------------------
-# oracle helpers
-# ---------------------------------------------------------------------------
-
-
-class _EveryMalformed(reference.Scan):
-    """The reference scan, remembering every malformed event (not only 10)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.every: List[Tuple[str, int]] = []
-
-    def add_malformed(self, path: str, offset: int, reason: str) -> None:
-        super().add_malformed(path, offset, reason)
-        self.every.append((path, offset))
-
-
-def reference_malformed(paths: Sequence[str]) -> List[Tuple[str, int]]:
-    state = _EveryMalformed()
-    for path in paths:
-        state.add_file(path, Path(path).read_bytes())
-    return state.every
-
-
-def unterminated(paths: Sequence[str]) -> List[Tuple[str, int]]:
-    """(path, offset) of every event without its `</Event>`, per the reference."""
-    found = []
-    for path in paths:
-        for framed in reference.frame(reference.decode(Path(path).read_bytes())):
-            if framed.data is None:
-                found.append((path, framed.offset))
-    return found
-
-
-def write_files(directory: str, raws: Sequence[bytes]) -> List[str]:
-    paths = []
-    for i, raw in enumerate(raws):
-        path = os.path.join(directory, f"f{i}.log")
-        with open(path, "wb") as handle:
-            handle.write(raw)
-        paths.append(path)
-    return paths
-
-
-def check_against_reference(paths: Sequence[str], threads: int, chunk_size: int, split_size: int):
-    """Scan natively and with the reference; assert the contract between them."""
-    native = sysmon_hunt.scan(paths, threads=threads, chunk_size=chunk_size, split_size=split_size)
-    ref = reference.scan(paths)
-    if currently_in_test_context():
-        note(f"native: {list(native)!r} {native.stats!r}")
-        note(f"reference: {list(ref)!r} {ref.stats!r}")
-    assert list(native) == list(ref)
-    assert native.stats.events == ref.stats.events
-    assert native.stats.files == ref.stats.files == len(paths)
-    assert native.stats.bytes == ref.stats.bytes
-
-    must = unterminated(paths)
-    assert len(must) <= native.stats.malformed <= ref.stats.malformed
-
-    # Examples: the first min(10, malformed) of the native's malformed
-    # events, in (file, offset) order, each one the reference finds malformed
-    # too, and including every unterminated event that comes before the last.
-    order = {path: i for i, path in enumerate(paths)}
-    key = lambda item: (order[item[0]], item[1])  # noqa: E731
-    examples = [(m.path, m.offset) for m in native.stats.malformed_examples]
-    assert len(examples) == min(native.stats.malformed, 10)
-    assert examples == sorted(examples, key=key)
-    every = reference_malformed(paths)
-    assert set(examples) <= set(every)
-    for m in native.stats.malformed_examples:
-        assert isinstance(m.reason, str) and m.reason
-    if native.stats.malformed <= 10:
-        assert set(must) <= set(examples)
-    else:
-        assert {u for u in must if key(u) < key(examples[-1])} <= set(examples)
-    if native.stats.malformed == ref.stats.malformed:
-        assert examples == [(m.path, m.offset) for m in ref.stats.malformed_examples]
-    return native, ref
-
-
-def check_bytes(raw: bytes, threads: int = 0, chunk_size: int = 0, split_size: int = 0):
-    with tempfile.TemporaryDirectory() as directory:
-        paths = write_files(directory, [raw])
-        return check_against_reference(paths, threads, chunk_size, split_size)
 
 
 # ---------------------------------------------------------------------------
@@ -544,8 +453,9 @@ def test_by_fields_and_users(files, by, threads: int, chunk_size: int, split_siz
         paths = write_files(directory, [f.raw for f in files])
         native = sysmon_hunt.scan(paths, by=by, users=True, threads=threads, chunk_size=chunk_size,
                                   split_size=split_size)
-        ref = reference.scan(paths, by=by, users=True)
-        unterminated_count = len(unterminated(paths))
+        run = reference_run(paths, by=by, users=True)
+        ref = run.result()
+        unterminated_count = len(run.unterminated)
     note(f"native: {list(native)!r} {native.users!r}")
     note(f"reference: {list(ref)!r} {ref.users!r}")
     assert native.by_fields == ref.by_fields
