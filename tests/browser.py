@@ -146,15 +146,16 @@ def fleet_events(hosts: int = 9, seed: int = 7) -> Iterator[str]:
         host = "WS-%s-%02d" % (["FIN", "HR", "DEV", "OPS", "LAB"][h % 5], h + 1)
         user = USERS[h % len(USERS)]
         files = max(1, 14 - 2 * h + rnd.randint(0, 2))
-        for f in range(files):
+        for _ in range(files):
             name = rnd.choice(names) % rnd.randint(1, 40)
             target = "C:\\Users\\%s\\Downloads\\Telegram Desktop\\%s:Zone.Identifier" % (user.split("\\")[1], name)
             start = BASE + timedelta(minutes=rnd.randint(0, 9 * 60))
+            digest = "SHA256=%064X" % rnd.getrandbits(256)  # the same file each time: one hit, counted
             for k in range(rnd.choice((1, 1, 1, 2, 3, 5))):
                 yield sysmon_event(
                     layout="full", computer=host, time=_stamp(start + timedelta(minutes=7 * k)),
                     process_id=str(4000 + h), target=target,
-                    hash="SHA256=%064X" % rnd.getrandbits(256),
+                    hash=digest,
                     extra_data="<Data Name='User'>%s</Data>" % user,
                 )
 
@@ -164,9 +165,9 @@ def write_log(path: Path, events: Iterator[str]) -> Path:
     return path
 
 
-def screenshot(driver: Any, html: Path, png: Path) -> Tuple[int, int]:
-    """A full-width screenshot of the top of the page; returns its size."""
-    driver.set_window_size(*WINDOW)
+def screenshot(driver: Any, html: Path, png: Path, height: int = WINDOW[1]) -> Tuple[int, int]:
+    """A screenshot of the top of the page at desktop width; returns its size."""
+    driver.set_window_size(WINDOW[0], height)
     Visit(driver, html)
     png.write_bytes(driver.get_screenshot_as_png())
     from PIL import Image
@@ -188,12 +189,12 @@ def main(argv: List[str]) -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         log = write_log(Path(tmp) / "fleet.log", fleet_events())
-        result = sysmon_hunt.scan([str(log), str(sysmon_hunt.sample_path())], users=True)
+        result = sysmon_hunt.scan(str(log), users=True)
         html = Path(tmp) / "report.html"
         html.write_text(result.to_html(rules=0), encoding="utf-8")
         driver = start(str(Path(tmp) / "profile"))
         try:
-            size = screenshot(driver, html, Path(argv[1]))
+            size = screenshot(driver, html, Path(argv[1]), height=1500)
         finally:
             driver.quit()
     print("%s: %dx%d" % (argv[1], *size))

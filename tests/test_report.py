@@ -132,7 +132,7 @@ def test_marks_sit_at_their_times_and_lanes_span_their_hits() -> None:
     assert a.marks[1].x_end == pytest.approx(report.PLOT_LEFT + plot * 90 / 120)
     assert (a.x, a.x_end) == (report.PLOT_LEFT, pytest.approx(report.PLOT_LEFT + plot * 90 / 120))
     assert b.marks[0].x == report.PLOT_RIGHT
-    assert [m.downloads for m in a.marks] == [2, 1] and all(m.labelled for m in a.marks)
+    assert [(m.downloads, m.labelled) for m in a.marks] == [(2, True), (1, False)]
 
 
 def test_close_hits_merge_into_one_mark_with_their_counts_summed() -> None:

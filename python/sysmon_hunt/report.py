@@ -39,6 +39,9 @@ MAX_INPUTS = 200
 #: Characters of one table cell; a longer value says how many were left out.
 #: (An event may be up to 1 MiB, so one value could be nearly that long.)
 MAX_CELL_CHARS = 600
+#: Columns holding a longer value may break it anywhere (paths, hashes); the
+#: others break only between words, so that short values stay whole.
+LONG_VALUE = 40
 #: Characters of a host name in a lane's label (the full name is its tooltip).
 MAX_LABEL_CHARS = 26
 
@@ -47,9 +50,13 @@ SVG_WIDTH = 1000
 PLOT_LEFT = 240
 PLOT_RIGHT = 975
 AXIS_HEIGHT = 34
-LANE_HEIGHT = 24
+LANE_HEIGHT = 30
+#: Where a lane's marks sit below its top (its count labels go above them).
+MARK_Y = 18
 #: Hits whose first time falls within this many units are drawn as one mark.
 MARK_BIN = 4.0
+#: Half the width of a tick's label (``03-11 08:00``).
+TICK_LABEL_HALF = 32
 #: A count label is drawn only this far from the previous one, so they never overlap.
 LABEL_GAP = 22.0
 
@@ -84,13 +91,14 @@ class Mark:
     last: datetime
     hits: int
     downloads: int
-    #: Whether the count is written beside the mark (no label overlaps another).
+    #: Whether the count is written above the mark: when it is over one and
+    #: the label would not overlap the previous one.
     labelled: bool
 
     @property
     def radius(self) -> float:
         # Grows with the downloads, slowly, so that a busy mark stays a mark.
-        return min(3.0 + 1.5 * math.log2(self.downloads), 9.0) if self.downloads > 0 else 3.0
+        return min(3.0 + 1.2 * math.log2(self.downloads), 6.5) if self.downloads > 0 else 3.0
 
     @property
     def title(self) -> str:
@@ -123,6 +131,11 @@ class Lane:
 class Tick:
     x: float
     label: str
+
+    @property
+    def shows_label(self) -> bool:
+        """Whether its label fits: not over the hits column, not past the right edge."""
+        return PLOT_LEFT + TICK_LABEL_HALF <= self.x <= SVG_WIDTH - TICK_LABEL_HALF
 
 
 @dataclass(frozen=True)
@@ -166,9 +179,19 @@ class Table:
 
     @property
     def classes(self) -> Tuple[str, ...]:
-        """Each column's class on the page: ``num`` (sorted as a number), ``time`` or none."""
-        return tuple("num" if numeric else "time" if column in STATS_COLUMNS else ""
-                     for column, numeric in zip(self.columns, self.numeric))
+        """Each column's class on the page: ``num`` (sorted as a number),
+        ``time``, ``long`` (values that may break anywhere: paths, hashes) or none."""
+        classes = []
+        for index, (column, numeric) in enumerate(zip(self.columns, self.numeric)):
+            if numeric:
+                classes.append("num")
+            elif column in STATS_COLUMNS:
+                classes.append("time")
+            elif any(len(row[index].text) > LONG_VALUE for row in self.rows):
+                classes.append("long")
+            else:
+                classes.append("")
+        return tuple(classes)
 
 
 @dataclass(frozen=True)
@@ -334,7 +357,7 @@ def _marks(result: ScanResult, indexes: Sequence[int], scale: _Scale) -> Tuple[M
     for key in sorted(bins):
         first, last, hits, downloads = bins[key]
         x = scale.x(first)
-        labelled = x - last_label >= LABEL_GAP
+        labelled = downloads > 1 and x - last_label >= LABEL_GAP
         if labelled:
             last_label = x
         marks.append(Mark(x, scale.x(last), first, last, hits, downloads, labelled))
@@ -432,7 +455,7 @@ def build_summary(
         if entry.skipped is not None:
             problem = "skipped: %s" % entry.skipped
         elif entry.damage is not None:
-            problem = "damaged: %s at decompressed offset %d; what came before it was scanned" % (
+            problem = "damaged: %s at decompressed offset %s; what came before it was scanned" % (
                 entry.damage, entry.damaged_at)
         if problem is not None:
             problems.append("%s: %s" % (entry.path, problem))
@@ -594,6 +617,7 @@ def render(page: Page) -> str:
         plot_right=PLOT_RIGHT,
         axis_height=AXIS_HEIGHT,
         lane_height=LANE_HEIGHT,
+        mark_y=MARK_Y,
     ))
 
 
