@@ -15,4 +15,5 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+# With its recommends (fonts-liberation among them), as the tests were run.
+apt-get install -y -qq chromium chromium-driver >/dev/null
