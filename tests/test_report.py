@@ -16,7 +16,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
@@ -33,13 +33,14 @@ HOSTILE_HOST = "<svg onload=alert(3)>&amp;'\""
 
 
 def make_hit(host: str, minutes: float, count: int = 1, span_minutes: float = 0.0,
-             target: str = "C:\\a.txt:Zone.Identifier", by: Tuple[str, ...] = BY_FIELDS) -> tuple:
+             target: str = "C:\\a.txt:Zone.Identifier", by: Tuple[str, ...] = BY_FIELDS) -> Any:
     first = T0 + timedelta(minutes=minutes)
     values = {name: "v" for name in by}
     values.update({f: host for f in ("Computer", "dest") if f in by})
     if "TargetFilename" in by:
         values["TargetFilename"] = target
-    return hit_type(by)(*[values[n] for n in by], count, first, first + timedelta(minutes=span_minutes))
+    hit_class: Any = hit_type(by)
+    return hit_class(*[values[n] for n in by], count, first, first + timedelta(minutes=span_minutes))
 
 
 def make_result(hits: Sequence[tuple], by: Tuple[str, ...] = BY_FIELDS,
@@ -130,7 +131,7 @@ def test_marks_sit_at_their_times_and_lanes_span_their_hits() -> None:
     plot = report.PLOT_RIGHT - report.PLOT_LEFT
     assert [m.x for m in a.marks] == [report.PLOT_LEFT, report.PLOT_LEFT + plot / 2]
     assert a.marks[1].x_end == pytest.approx(report.PLOT_LEFT + plot * 90 / 120)
-    assert (a.x, a.x_end) == (report.PLOT_LEFT, pytest.approx(report.PLOT_LEFT + plot * 90 / 120))
+    assert a.x == report.PLOT_LEFT and a.x_end == pytest.approx(report.PLOT_LEFT + plot * 90 / 120)
     assert b.marks[0].x == report.PLOT_RIGHT
     assert [(m.downloads, m.labelled) for m in a.marks] == [(2, True), (1, False)]
 
@@ -156,6 +157,16 @@ def test_marks_per_lane_are_bounded_by_the_plot_width() -> None:
     assert sum(m.downloads for m in marks) == 20_000
     labels = [m.x for m in marks if m.labelled]
     assert all(b - a >= report.LABEL_GAP for a, b in zip(labels, labels[1:]))
+
+
+def test_count_labels_never_overlap_however_wide() -> None:
+    hits = [make_hit("A", k, count=1 + 10 ** (k % 7)) for k in range(3000)]
+    timeline = report.build_timeline(make_result(hits))
+    assert timeline is not None
+    labelled = [m for m in timeline.lanes[0].marks if m.labelled]
+    assert len(labelled) > 10
+    for a, b in zip(labelled, labelled[1:]):
+        assert b.x - a.x >= (len(str(a.downloads)) + len(str(b.downloads))) * report.LABEL_DIGIT / 2
 
 
 def test_one_instant_puts_everything_in_the_middle() -> None:
@@ -227,7 +238,7 @@ def test_table_has_every_column_and_users_when_collected() -> None:
 
 
 def test_summary_figures_inputs_and_problems() -> None:
-    stats = dict(
+    stats: Dict[str, Any] = dict(
         files=3, bytes=123_456, events=9876, malformed=14, excluded=2, files_skipped=1,
         malformed_examples=tuple(MalformedEvent("a.log", 10 * k, "unterminated") for k in range(10)),
         inputs=(InputStats("a.log", "xml", 100), InputStats("b.xml.gz", "gzip+xml", 200, None, 4096, "truncated"),
@@ -325,7 +336,7 @@ def test_to_html_needs_jinja_and_says_how_to_install_it(monkeypatch: pytest.Monk
 # --------------------------------------------------------------------------
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def cli(*args: str) -> "subprocess.CompletedProcess[bytes]":
     return subprocess.run([sys.executable, "-m", "sysmon_hunt", "scan", "-q", *args], capture_output=True, timeout=300)
 
 

@@ -135,7 +135,7 @@ def test_a_fleet_report_sorts_filters_and_is_not_blank(driver: Any, tmp_path: Pa
         rgb = image.convert("RGB")
         assert rgb.size[0] == browser.WINDOW[0]
         assert ImageStat.Stat(rgb.convert("L")).stddev[0] > 20
-        colors = rgb.getcolors(maxcolors=1 << 24) or []
+        colors: List[Any] = rgb.getcolors(maxcolors=1 << 24) or []
         assert len(colors) > 50
         # The marks' colour (#c2410c, antialiased).
         accent = sum(n for n, (r, g, b) in colors if abs(r - 0xC2) < 40 and abs(g - 0x41) < 40 and b < 60)
@@ -180,8 +180,8 @@ def test_without_javascript_the_page_reads_the_same(driver: Any, tmp_path: Path)
 
 def test_100k_hits_open_quickly_and_say_what_is_cut(driver: Any, tmp_path: Path) -> None:
     start = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    hit = hit_type(BY_FIELDS)
-    hits = [hit("HOST-%03d" % (k % 500), "15", "C:\\t\\Telegram.exe", str(k % 97),
+    hit: Any = hit_type(BY_FIELDS)
+    hits: List[Any] = [hit("HOST-%03d" % (k % 500), "15", "C:\\t\\Telegram.exe", str(k % 97),
                 "C:\\d\\file_%06d.bin:Zone.Identifier" % k, "SHA256=%064X" % k, 1 + k % 5,
                 start + timedelta(minutes=k), start + timedelta(minutes=k + k % 30))
             for k in range(100_000)]

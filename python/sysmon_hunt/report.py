@@ -57,8 +57,10 @@ MARK_Y = 18
 MARK_BIN = 4.0
 #: Half the width of a tick's label (``03-11 08:00``).
 TICK_LABEL_HALF = 32
-#: A count label is drawn only this far from the previous one, so they never overlap.
+#: A count label is drawn only this far from the previous one (more for
+#: wide numbers: LABEL_DIGIT units a digit), so that labels never overlap.
 LABEL_GAP = 22.0
+LABEL_DIGIT = 6.5
 
 HTML_EXTRA_HINT = "pip install 'sysmon-hunt[html]'"
 
@@ -353,13 +355,14 @@ def _marks(result: ScanResult, indexes: Sequence[int], scale: _Scale) -> Tuple[M
             entry[2] += 1
             entry[3] += hit.count
     marks = []
-    last_label = -math.inf
+    last_label, last_half = -math.inf, 0.0
     for key in sorted(bins):
         first, last, hits, downloads = bins[key]
         x = scale.x(first)
-        labelled = downloads > 1 and x - last_label >= LABEL_GAP
+        half = LABEL_DIGIT * len(str(downloads)) / 2
+        labelled = downloads > 1 and x - last_label >= max(LABEL_GAP, last_half + half + 3)
         if labelled:
-            last_label = x
+            last_label, last_half = x, half
         marks.append(Mark(x, scale.x(last), first, last, hits, downloads, labelled))
     return tuple(marks)
 
