@@ -224,6 +224,14 @@ def test_long_values_are_cut_with_a_visible_count() -> None:
     assert "(%s more characters)" % "{:,}".format(cell.cut) in report.render(page)
 
 
+def test_a_huge_host_or_user_costs_the_page_a_bounded_size() -> None:
+    host, user = "H" * 1_000_000, "U" * 1_000_000
+    result = make_result([make_hit(host, 0), make_hit(host, 1)], users=[(user,), (user + "2",)])
+    text = result.to_html(generated=FIXED)
+    assert len(text) < 30_000
+    assert host[: report.MAX_CELL_CHARS - 1] + "\u2026" in text
+
+
 def test_table_has_every_column_and_users_when_collected() -> None:
     hits = [make_hit("A", 0, count=4, span_minutes=90)]
     result = make_result(hits, users=[("CORP\\bob", "CORP\\eve")])

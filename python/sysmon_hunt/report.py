@@ -128,6 +128,18 @@ class Lane:
     def label(self) -> str:
         return _shorten(self.host, MAX_LABEL_CHARS)
 
+    @property
+    def host_text(self) -> str:
+        """The host for its tooltip and the table filter, as long as a table cell may be."""
+        return _shorten(self.host, MAX_CELL_CHARS)
+
+    @property
+    def users_text(self) -> Optional[str]:
+        """Its users for the tooltip (bounded as a cell is); None when not collected."""
+        if self.users is None:
+            return None
+        return _shorten(", ".join(self.users), MAX_CELL_CHARS) if self.users else "unknown"
+
 
 @dataclass(frozen=True)
 class Tick:
@@ -554,6 +566,7 @@ def build_page(
 # --------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def _asset(name: str) -> str:
     text = resources.files(__package__).joinpath(_TEMPLATES, name).read_text(encoding="utf-8")
     # Inlined without escaping (it is the package's own code): it must not
