@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
+tests/install-browser.sh  # Chromium for tests/test_report_browser.py
 # The `ci` profile: release optimizations without fat LTO (Cargo.toml).
 MATURIN_PEP517_ARGS="--profile ci" python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 cargo test --quiet

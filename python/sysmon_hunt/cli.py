@@ -41,6 +41,7 @@ examples:
   sysmon-hunt scan --by v3 --format ndjson logs/*.log | jq .
   sysmon-hunt scan --exclude 'TargetFilename=*\\Downloads\\Telegram Desktop\\*.pdf:*' x.log
   sysmon-hunt scan --exclude-file known-good.rules --risk x.log > risk.ndjson
+  sysmon-hunt scan --format html -o report.html logs/         a page for a person
   sysmon-hunt scan --sample                                  the bundled sample log
 
 exit status: 0 hits found, 1 no hits, 2 error, 130 interrupted
@@ -104,14 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     out = scan.add_argument_group("output")
     out.add_argument("--format", choices=output.FORMATS, default=None,
                      help="table (the default on a terminal), csv (the default otherwise; "
-                     "RFC 4180), json (one array) or ndjson (one object per line)")
+                     "RFC 4180), json (one array), ndjson (one object per line) or html (a "
+                     "self-contained report page with a timeline per host; needs "
+                     "pip install 'sysmon-hunt[html]')")
     out.add_argument("-o", "--output", metavar="FILE",
                      help="write to FILE instead of stdout")
     out.add_argument("--excel", action="store_true",
                      help="csv for Excel: a UTF-8 BOM, and cells that Excel would run as "
                      "formulas prefixed with '")
     out.add_argument("--risk", action="store_true",
-                     help="write one NDJSON risk event (Splunk RBA) per hit instead of the hits")
+                     help="write one NDJSON risk event (Splunk RBA) per hit instead of the hits "
+                     "(with --format html: the report, with the users)")
     out.add_argument("-q", "--quiet", action="store_true",
                      help="no summary and no progress bar on stderr")
     out.add_argument("--no-progress", action="store_true",
@@ -231,7 +235,22 @@ def _rules(args: argparse.Namespace) -> List[exclusions.Rule]:
     return rules
 
 
+def _require_html() -> None:
+    """Fail before scanning when the report's template engine is missing."""
+    from .report import require_jinja
+
+    try:
+        require_jinja()
+    except ImportError as error:
+        raise CliError(str(error)) from None
+
+
 def _format(args: argparse.Namespace) -> str:
+    if args.format == "html":
+        _require_html()
+        if args.excel:
+            raise CliError("--excel applies to --format csv only")
+        return "html"
     if args.risk:
         if args.format not in (None, "ndjson"):
             raise CliError("--risk writes NDJSON risk events; it cannot be combined with --format %s"
@@ -346,7 +365,9 @@ def run(args: argparse.Namespace) -> int:
             status = EXIT_ERROR
         target = args.output or "<stdout>"
         try:
-            if args.risk:
+            if fmt == "html":
+                output.write_html(result, out, rules=len(rules), failures=[str(u) for u in failed_units])
+            elif args.risk:
                 output.write_risk(result, out)
             elif fmt == "csv":
                 output.write_csv(result, out, excel=args.excel)

@@ -1,5 +1,5 @@
-"""Writing a scan's result: the hit formats (table, CSV, JSON, NDJSON), risk
-events, and the summary lines for stderr.
+"""Writing a scan's result: the hit formats (table, CSV, JSON, NDJSON, HTML),
+risk events, and the summary lines for stderr.
 
 Times are ``%Y-%m-%dT%H:%M:%S`` UTC in the table and CSV (as Splunk's
 ``security_content_ctime`` prints them) and ISO 8601 with microseconds and
@@ -16,7 +16,7 @@ from typing import Any, Dict, List, TextIO
 
 from .results import ScanResult
 
-FORMATS = ("table", "csv", "json", "ndjson")
+FORMATS = ("table", "csv", "json", "ndjson", "html")
 #: How many malformed events the summary names.
 SHOWN_MALFORMED = 5
 #: Cells Excel would run as formulas start with one of these (OWASP's list).
@@ -125,7 +125,15 @@ def write_ndjson(result: ScanResult, out: TextIO) -> None:
         out.write(_json(hit_object(hit)) + "\n")
 
 
-WRITERS = {"table": write_table, "csv": write_csv, "json": write_json, "ndjson": write_ndjson}
+def write_html(result: ScanResult, out: TextIO, **options: Any) -> None:
+    """A self-contained HTML report (see `sysmon_hunt.report`); `options` go to its `build_page`."""
+    from .report import render_html
+
+    out.write(render_html(result, **options))
+
+
+WRITERS = {"table": write_table, "csv": write_csv, "json": write_json, "ndjson": write_ndjson,
+           "html": write_html}
 
 
 def write_risk(result: ScanResult, out: TextIO) -> None:

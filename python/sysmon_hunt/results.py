@@ -140,6 +140,13 @@ class ScanResult(Sequence[Hit]):
 
         return risk_events(self)
 
+    def to_html(self, **options: object) -> str:
+        """A self-contained HTML report of the result (`sysmon_hunt.report`);
+        needs Jinja2 (``pip install 'sysmon-hunt[html]'``)."""
+        from .report import render_html
+
+        return render_html(self, **options)
+
     @overload
     def __getitem__(self, index: int) -> Hit: ...
     @overload
