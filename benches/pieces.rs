@@ -41,7 +41,8 @@ use sysmon_hunt::matcher::Verdict;
 use sysmon_hunt::parser::{parse_event, EventValues, FieldTable};
 use sysmon_hunt::prefilter::Prefilter;
 use sysmon_hunt::source::Source;
-use sysmon_hunt::stream::{scan_unit, Matcher, Scratch, UnitPosition};
+use sysmon_hunt::event::ScanContext;
+use sysmon_hunt::stream::{scan_unit, Scratch, UnitPosition};
 use sysmon_hunt::{scan, Detection, ScanOptions};
 
 /// Size of each generated input, as generate.py's `--size`.
@@ -290,7 +291,7 @@ fn pieces(c: &mut Criterion) {
     g.finish();
 
     let mut g = group(c, "pipeline");
-    let matcher = Matcher::new(&detection);
+    let context = ScanContext::new(&detection);
     for input in &inputs {
         g.throughput(Throughput::Bytes(input.bytes.len() as u64));
         let mut scratch = Scratch::new();
@@ -300,7 +301,7 @@ fn pieces(c: &mut Criterion) {
             b.iter(|| {
                 let mut partial = Partial::default();
                 let reader: &[u8] = black_box(&input.bytes);
-                if scan_unit(&matcher, &mut scratch, reader, position, 1 << 20, &cancel, &mut partial).is_err() {
+                if scan_unit(&context, &mut scratch, reader, position, 1 << 20, &cancel, &mut partial).is_err() {
                     panic!("in-memory scan failed");
                 }
                 partial.events

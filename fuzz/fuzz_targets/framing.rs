@@ -11,14 +11,15 @@ use libfuzzer_sys::fuzz_target;
 use sysmon_hunt::aggregate::Partial;
 use sysmon_hunt::detection::CompiledDetection;
 use sysmon_hunt::framer::{count_starts, is_start_delimiter};
-use sysmon_hunt::stream::{scan_unit, Matcher, Scratch, UnitPosition};
+use sysmon_hunt::event::ScanContext;
+use sysmon_hunt::stream::{scan_unit, Scratch, UnitPosition};
 use sysmon_hunt::Detection;
 
-fn matcher() -> &'static Matcher<'static> {
-    static MATCHER: OnceLock<Matcher<'static>> = OnceLock::new();
+fn matcher() -> &'static ScanContext<'static> {
+    static MATCHER: OnceLock<ScanContext<'static>> = OnceLock::new();
     MATCHER.get_or_init(|| {
         let compiled: &'static CompiledDetection = Box::leak(Box::new(Detection::telegram_downloads().compile()));
-        Matcher::new(compiled)
+        ScanContext::new(compiled)
     })
 }
 

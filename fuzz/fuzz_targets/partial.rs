@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use sysmon_hunt::aggregate::{Hit, MalformedEvent, Partial};
-use sysmon_hunt::distributed::{finish, partial_from_bytes, partial_to_bytes};
+use sysmon_hunt::distributed::{finish, partial_from_bytes, partial_to_bytes, PlannedFile, WHOLE_FILE};
 use sysmon_hunt::Detection;
 
 /// The version line serialized partials start with: inputs are the body
@@ -34,5 +34,8 @@ fuzz_target!(|body: &[u8]| {
     let mut merged = Partial::default();
     merged.merge(partial);
     merged.merge(again);
-    let _ = finish(merged, &[0, 1, 2, 3], &Detection::telegram_downloads());
+    let plan: Vec<PlannedFile> = (0..4u64)
+        .map(|size| PlannedFile { path: "f".into(), size, ranges: vec![(0, WHOLE_FILE)], format: Some("xml".into()), skipped: None })
+        .collect();
+    let _ = finish(merged, &plan, &Detection::telegram_downloads());
 });
