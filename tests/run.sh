@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Every test: builds and installs the extension with its test dependencies,
-# then runs the Rust tests and the Python suite (property tests included).
+# Every test: installs the extension with its test and lint dependencies,
+# runs the linters, then the Rust tests and the Python suite (property tests
+# included).
 # HYPOTHESIS_PROFILE picks the property-test budget (dev=100, ci=500, slow=2000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
 tests/install-browser.sh  # Chromium for tests/test_report_browser.py
 # The `ci` profile: release optimizations without fat LTO (Cargo.toml).
-MATURIN_PEP517_ARGS="--profile ci" python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+MATURIN_PEP517_ARGS="--profile ci" python3 -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
+tests/lint.sh
 cargo test --quiet
 python3 -m pytest -q tests

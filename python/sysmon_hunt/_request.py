@@ -5,7 +5,7 @@ so that both accept and refuse exactly the same arguments."""
 from __future__ import annotations
 
 import os
-from typing import IO, Iterable, List, Tuple, Union
+from typing import IO, Iterable, List, Tuple, Union, cast
 
 from . import _native, exclusions
 from .detection import ByArg, by_field_names
@@ -26,12 +26,11 @@ def is_stream(value: object) -> bool:
 def input_list(paths: Union[InputArg, Iterable[InputArg]]) -> InputList:
     """One input or an iterable of them, as a list of `str` paths and binary
     file objects (a `str` is one path, a file object one input)."""
-    if isinstance(paths, (str, bytes, os.PathLike)) or is_stream(paths):
-        paths = [paths]  # type: ignore[list-item]
+    items: Iterable[object] = [paths] if isinstance(paths, (str, bytes, os.PathLike)) or is_stream(paths) else paths
     result: InputList = []
-    for path in paths:  # type: ignore[union-attr]
+    for path in items:
         if is_stream(path):
-            result.append(path)  # type: ignore[arg-type]
+            result.append(cast(IO[bytes], path))
         elif isinstance(path, (str, bytes, os.PathLike)):
             result.append(os.fsdecode(path))
         else:

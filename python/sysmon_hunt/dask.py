@@ -185,7 +185,7 @@ def scan(
             try:
                 planned = plan.result()
             except Exception as error:
-                failures.append(((number, -1, 0), UnitFailure(path, 0, None, error)))
+                failures.append(((number, -1, 0), UnitFailure(str(path), 0, None, error)))
                 continue
             for file in planned:
                 planned_files.append(file)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .results import ScanResult
+from .results import HitRow, ScanResult
 
 __all__ = ["Condition", "Rule", "parse_condition", "parse_rules", "read_rules", "as_rules", "apply"]
 
@@ -137,11 +137,11 @@ def check(rules: Sequence[Rule], by_fields: Sequence[str]) -> None:
 
 
 def apply(
-    hits: Sequence[tuple],
+    hits: Sequence[HitRow],
     users: Optional[Sequence[Tuple[str, ...]]],
     rules: Sequence[Rule],
     by_fields: Sequence[str],
-) -> Tuple[List[tuple], Optional[List[Tuple[str, ...]]], int]:
+) -> Tuple[List[HitRow], Optional[List[Tuple[str, ...]]], int]:
     """The hits (and their users, if any) that no rule excludes, and how many were."""
     compiled = _compile(rules, by_fields)
     if not compiled:

@@ -14,7 +14,7 @@ import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Dict, List, TextIO
 
-from .results import ScanResult
+from .results import HitRow, ScanResult
 
 FORMATS = ("table", "csv", "json", "ndjson", "html")
 #: How many malformed events the summary names.
@@ -40,7 +40,7 @@ def iso_time(value: datetime) -> str:
     return "%s.%06dZ" % (ctime(value), _utc(value).microsecond)
 
 
-def row(hit: tuple) -> List[str]:
+def row(hit: HitRow) -> List[str]:
     """A hit's cells as text, times as ``ctime``."""
     *by_values, count, first, last = hit
     return [str(v) for v in by_values] + [str(count), ctime(first), ctime(last)]
@@ -100,12 +100,12 @@ def write_csv(result: ScanResult, out: TextIO, excel: bool = False) -> None:
         writer.writerow([_excel_safe(c) for c in cells] if excel else cells)
 
 
-def hit_object(hit: tuple) -> Dict[str, Any]:
+def hit_object(hit: HitRow) -> Dict[str, Any]:
     """A hit as a JSON object: its fields in column order, `count` a number."""
     obj: Dict[str, Any] = hit._asdict()  # type: ignore[attr-defined]
-    obj["count"] = int(hit.count)  # type: ignore[attr-defined]
-    obj["firstTime"] = iso_time(hit.firstTime)  # type: ignore[attr-defined]
-    obj["lastTime"] = iso_time(hit.lastTime)  # type: ignore[attr-defined]
+    obj["count"] = int(obj["count"])
+    obj["firstTime"] = iso_time(obj["firstTime"])
+    obj["lastTime"] = iso_time(obj["lastTime"])
     return obj
 
 

@@ -49,10 +49,11 @@ import stat
 import sys
 import zlib
 from datetime import datetime, timezone
-from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 from xml.parsers import expat
 
 from . import exclusions
+from ._request import InputArg
 from .detection import ByArg, by_field_names
 from .results import (
     BY_FIELDS,
@@ -104,7 +105,7 @@ class Decoded(NamedTuple):
     damage: Optional[str]
 
 
-def inflate_pieces(d, data: bytes, out: List[bytes]) -> Tuple[Optional[str], bytes]:
+def inflate_pieces(d: Any, data: bytes, out: List[bytes]) -> Tuple[Optional[str], bytes]:
     """Feed `data` to the zlib decompressor `d`, keeping every byte it
     produces before an error (zlib drops the output of the call that fails,
     so a failing piece is fed again byte by byte). Returns the error, if
@@ -644,7 +645,7 @@ class Scan:
 # --------------------------------------------------------------------------
 
 
-def as_path_list(paths) -> list:
+def as_path_list(paths: Union[InputArg, Iterable[InputArg]]) -> List[Any]:
     """One path or file object is one input; anything else is an iterable of them."""
     if isinstance(paths, (str, bytes, os.PathLike)) or hasattr(paths, "read"):
         return [paths]
@@ -682,7 +683,7 @@ def walk(state: Scan, directory: str, ancestors: Tuple[Tuple[int, int], ...]) ->
 
 
 def scan(
-    paths,
+    paths: Union[InputArg, Iterable[InputArg]],
     /,
     *,
     threads: int = 0,

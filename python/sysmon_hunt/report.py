@@ -568,7 +568,7 @@ def build_page(
 
 @functools.lru_cache(maxsize=None)
 def _asset(name: str) -> str:
-    text = resources.files(__package__).joinpath(_TEMPLATES, name).read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath(_TEMPLATES).joinpath(name).read_text(encoding="utf-8")
     # Inlined without escaping (it is the package's own code): it must not
     # be able to close its element early.
     if "</" in text:

@@ -10,7 +10,7 @@ import functools
 import keyword
 from collections import namedtuple
 from datetime import datetime
-from typing import Iterator, NamedTuple, Optional, Sequence, Tuple, Type, overload
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Type, Union, cast, overload
 
 from . import _native
 
@@ -24,6 +24,10 @@ STATS_COLUMNS: Tuple[str, ...] = _native.STATS_COLUMNS
 COLUMNS: Tuple[str, ...] = BY_FIELDS + STATS_COLUMNS
 
 
+#: A hit of any grouping: a named tuple of the by-fields, then the statistics.
+HitRow = Tuple[Any, ...]
+
+
 class Hit(NamedTuple):
     """One output row of `stats count min(_time) max(_time) by ...`."""
 
@@ -33,13 +37,13 @@ class Hit(NamedTuple):
     process_id: str
     TargetFilename: str
     Hash: str
-    count: int
+    count: int  # type: ignore[assignment]  # the field shadows tuple.count, as Splunk names it
     firstTime: datetime
     lastTime: datetime
 
 
 @functools.lru_cache(maxsize=64)
-def hit_type(by_fields: Tuple[str, ...]) -> Type[tuple]:
+def hit_type(by_fields: Tuple[str, ...]) -> Callable[..., HitRow]:
     """The named-tuple class of hits grouped by `by_fields`: those fields in
     that order, then `count, firstTime, lastTime`. `Hit` for the default
     by-fields; one class per by-field list, made once."""
@@ -48,7 +52,7 @@ def hit_type(by_fields: Tuple[str, ...]) -> Type[tuple]:
     for name in by_fields:
         if keyword.iskeyword(name):
             raise ValueError(f"by-field {name!r}: a Python keyword cannot name a field of Hit")
-    return namedtuple("Hit", by_fields + STATS_COLUMNS)  # type: ignore[misc]
+    return namedtuple("Hit", by_fields + STATS_COLUMNS)
 
 
 class MalformedEvent(NamedTuple):
@@ -116,13 +120,15 @@ class ScanResult(Sequence[Hit]):
 
     def __init__(
         self,
-        hits: Sequence[Hit],
+        hits: Sequence[HitRow],
         stats: ScanStats,
         *,
         by_fields: Tuple[str, ...] = BY_FIELDS,
         users: Optional[Sequence[Tuple[str, ...]]] = None,
     ) -> None:
-        self._hits: Tuple[Hit, ...] = tuple(hits)
+        # Hits grouped by other by-fields are named tuples of their own
+        # (`hit_type`); they are typed as `Hit`, the default grouping.
+        self._hits = cast(Tuple[Hit, ...], tuple(hits))
         self.stats = stats
         self.by_fields: Tuple[str, ...] = tuple(by_fields)
         self.users: Optional[Tuple[Tuple[str, ...], ...]] = None if users is None else tuple(map(tuple, users))
@@ -134,7 +140,7 @@ class ScanResult(Sequence[Hit]):
         """Every output column: the by-fields, then `count, firstTime, lastTime`."""
         return self.by_fields + STATS_COLUMNS
 
-    def risk_events(self) -> list:
+    def risk_events(self) -> List[Dict[str, Any]]:
         """One Splunk risk event (RBA) per hit, as dicts; needs ``users=True``."""
         from .risk import risk_events
 
@@ -151,7 +157,7 @@ class ScanResult(Sequence[Hit]):
     def __getitem__(self, index: int) -> Hit: ...
     @overload
     def __getitem__(self, index: slice) -> Tuple[Hit, ...]: ...
-    def __getitem__(self, index):
+    def __getitem__(self, index: Union[int, slice]) -> Union[Hit, Tuple[Hit, ...]]:
         return self._hits[index]
 
     def __len__(self) -> int:
