@@ -401,3 +401,20 @@ def test_default_format_on_a_terminal_is_the_table(known: Path) -> None:
     assert child.wait(timeout=300) == 0
     table = cli("scan", "-q", "--format", "table", str(known))
     assert shown.replace(b"\r\n", b"\n") == table.stdout
+
+
+def test_a_failed_scan_leaves_the_output_file_alone(known: Path, scanner: List[str]) -> None:
+    """`-o` is opened before the scan (a bad -o fails at once) but emptied
+    only when results are written: an existing file survives a missing
+    input, and a file the failed run created is removed."""
+    existing = known.with_name("existing.csv")
+    existing.write_text("keep me\n")
+    created = known.with_name("created.csv")
+    for target in (existing, created):
+        proc = cli("scan", *scanner, "-o", str(target), str(known), str(known.with_name("missing.log")))
+        assert proc.returncode == 2 and "cannot read" in err(proc)
+    assert existing.read_text() == "keep me\n"
+    assert not created.exists()
+    proc = cli("scan", *scanner, "--format", "csv", "-o", str(existing), str(known))
+    assert proc.returncode == 0
+    assert existing.read_text(encoding="utf-8").startswith("Computer,EventCode")

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Optional, Union
 
 from . import _native, exclusions
 from ._native import ScanError
-from ._request import InputArg, PathArg, ExcludeArg, check_size, input_list, scan_config
+from ._request import ExcludeArg, InputArg, PathArg, input_list, scan_config
 from .detection import ByArg
 from .results import (
     BY_FIELDS,

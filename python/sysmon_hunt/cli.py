@@ -19,13 +19,10 @@ import sys
 import time
 import zlib
 from contextlib import ExitStack
-from typing import Any, Callable, List, Optional, Sequence, TextIO
+from typing import Any, Callable, List, Optional, Sequence, TextIO, Tuple
 
 from . import ScanError, exclusions, output, sample_path
 from . import scan as native_scan
-from .dask import IncompleteScanError, UnitFailure
-from .dask import connect as dask_connect
-from .dask import scan as dask_scan
 from .results import ScanResult
 
 PROG = "sysmon-hunt"
@@ -150,23 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------
 
 
-def check_readable(path: str) -> None:
-    """Raise CliError unless `path` is a readable regular file, a directory or - (stdin)."""
-    if path == "-":
-        return
-    try:
-        st = os.stat(path)
-        if stat.S_ISDIR(st.st_mode):
-            os.listdir(path)
-            return
-        if not stat.S_ISREG(st.st_mode):
-            raise CliError("cannot read '%s': not a regular file" % path)
-        with open(path, "rb"):
-            pass
-    except OSError as error:
-        raise CliError("cannot read '%s': %s" % (path, error.strerror or error)) from None
-
-
 def _scanner(reference: bool) -> Callable[..., ScanResult]:
     if reference:
         from .reference import scan
@@ -284,13 +264,16 @@ class _ProgressBar:
 
 
 def _open_output(args: argparse.Namespace, fmt: str, stack: ExitStack) -> TextIO:
-    """Where the results go, opened before scanning so a bad -o fails at once.
-    A file left open by an error is closed quietly (what it failed to write
-    has been reported already)."""
+    """Where the results go, opened before scanning so a bad -o fails at once,
+    but not truncated until the results are written (`_start_output`): a scan
+    that fails (a missing input) leaves an existing file as it was, and
+    removes a file it created. A file left open by an error is closed quietly
+    (what it failed to write has been reported already)."""
     if args.output is None:
         return _stdout(fmt)
+    existed = os.path.lexists(args.output)
     try:
-        handle = open(args.output, "w", encoding="utf-8", newline="")
+        handle = open(args.output, "a", encoding="utf-8", newline="")
     except OSError as error:
         raise CliError("cannot write '%s': %s" % (args.output, error.strerror or error)) from None
 
@@ -301,15 +284,38 @@ def _open_output(args: argparse.Namespace, fmt: str, stack: ExitStack) -> TextIO
             pass
 
     stack.callback(close_quietly)
+    if not existed:
+        stack.push(lambda kind, *_: kind is not None and _remove_quietly(args.output))
     return handle
 
 
-def _scan_on_cluster(address: str, paths: List[str], **options: Any) -> ScanResult:
-    """`sysmon_hunt.dask.scan()` on the cluster at `address`; failed units
-    come back inside `IncompleteScanError` with the others' result."""
+def _remove_quietly(path: str) -> bool:
+    """Removes `path` (an output this run created and could not fill); never
+    suppresses the error that led here."""
     try:
-        with dask_connect(address) as client:
-            return dask_scan(paths, client=client, **options)
+        os.unlink(path)
+    except OSError:
+        pass
+    return False
+
+
+def _start_output(out: TextIO) -> None:
+    """Empties a regular output file, opened for appending, before the
+    results are written to it (devices and pipes cannot be truncated)."""
+    if out.seekable() and stat.S_ISREG(os.fstat(out.fileno()).st_mode):
+        out.truncate(0)
+
+
+def _scan_on_cluster(address: str, paths: List[str], **options: Any) -> Tuple[ScanResult, Sequence[str]]:
+    """`sysmon_hunt.dask.scan()` on the cluster at `address`: its result, and
+    the units that failed (the others' result is still written)."""
+    from . import dask  # only a cluster scan needs it
+
+    try:
+        with dask.connect(address) as client:
+            return dask.scan(paths, client=client, **options), ()
+    except dask.IncompleteScanError as incomplete:
+        return incomplete.result, [str(unit) for unit in incomplete.failures]
     except (ImportError, ValueError) as error:
         raise CliError(str(error)) from None
 
@@ -335,25 +341,18 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--dask and --reference cannot be combined")
     fmt = _format(args)
     rules = _rules(args)
-    if args.dask is None:
-        # On a cluster the workers open the files; they may not be here.
-        for path in paths:
-            check_readable(path)
     show_progress = args.dask is None and not (args.quiet or args.no_progress) and sys.stderr.isatty()
-    failed_units: Sequence[UnitFailure] = ()
+    failed_units: Sequence[str] = ()
     with ExitStack() as stack:
         out = _open_output(args, fmt, stack)
         bar = _ProgressBar(len(paths)) if show_progress else None
         started = time.monotonic()
         try:
             if args.dask is not None:
-                result = _scan_on_cluster(args.dask, paths, by=args.by, exclude=rules, users=args.risk)
+                result, failed_units = _scan_on_cluster(args.dask, paths, by=args.by, exclude=rules, users=args.risk)
             else:
                 result = _scanner(args.reference)(
                     paths, threads=args.threads, by=args.by, exclude=rules, users=args.risk, progress=bar)
-        except IncompleteScanError as incomplete:
-            # Write what the other units found, then say which units failed.
-            result, failed_units = incomplete.result, incomplete.failures
         except SCAN_ERRORS as error:
             raise CliError(_describe(error)) from None
         finally:
@@ -365,8 +364,10 @@ def run(args: argparse.Namespace) -> int:
             status = EXIT_ERROR
         target = args.output or "<stdout>"
         try:
+            if args.output is not None:
+                _start_output(out)
             if fmt == "html":
-                output.write_html(result, out, rules=len(rules), failures=[str(u) for u in failed_units])
+                output.write_html(result, out, rules=len(rules), failures=list(failed_units))
             elif args.risk:
                 output.write_risk(result, out)
             elif fmt == "csv":

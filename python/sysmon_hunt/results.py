@@ -10,7 +10,7 @@ import functools
 import keyword
 from collections import namedtuple
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Type, Union, cast, overload
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union, cast, overload
 
 from . import _native
 
