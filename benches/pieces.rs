@@ -34,15 +34,15 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use criterion::measurement::WallTime;
 
-use sysmon_hunt::aggregate::Partial;
-use sysmon_hunt::detection::CompiledDetection;
-use sysmon_hunt::framer::{Framer, StartSearch, END};
-use sysmon_hunt::matcher::Verdict;
-use sysmon_hunt::parser::{parse_event, EventValues, FieldTable};
-use sysmon_hunt::prefilter::Prefilter;
-use sysmon_hunt::source::Source;
-use sysmon_hunt::event::ScanContext;
-use sysmon_hunt::stream::{scan_unit, Scratch, UnitPosition};
+use sysmon_hunt::Partial;
+use sysmon_hunt::pieces::CompiledDetection;
+use sysmon_hunt::pieces::{Framer, StartSearch, END};
+use sysmon_hunt::pieces::Verdict;
+use sysmon_hunt::pieces::{parse_event, EventValues, FieldTable};
+use sysmon_hunt::pieces::Prefilter;
+use sysmon_hunt::pieces::Source;
+use sysmon_hunt::pieces::ScanContext;
+use sysmon_hunt::pieces::{scan_unit, Scratch, UnitPosition};
 use sysmon_hunt::{scan, Detection, ScanOptions};
 
 /// Size of each generated input, as generate.py's `--size`.

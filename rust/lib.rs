@@ -47,35 +47,52 @@
 //! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
-pub mod aggregate;
-pub mod detection;
+// The pipeline's modules are the crate's own: its public surface is the
+// re-exports below, plus `distributed` (scans across machines) and
+// `pieces` (for the project's benches and fuzz targets).
+mod aggregate;
+mod detection;
 pub mod distributed;
-pub mod error;
-pub mod event;
-pub mod evtx;
-pub mod framer;
-pub mod input;
-pub mod matcher;
-pub mod output;
-pub mod parser;
-pub mod prefilter;
-pub mod progress;
-pub mod readahead;
-pub mod scan;
-pub mod source;
-pub mod stream;
-pub mod time;
-pub mod utf16;
+mod error;
+mod event;
+mod evtx;
+mod framer;
+mod input;
+mod matcher;
+mod output;
+mod parser;
+mod prefilter;
+mod progress;
+mod readahead;
+mod scan;
+mod source;
+mod stream;
+mod time;
+mod utf16;
 mod xml_names;
-pub mod xml_rules;
+mod xml_rules;
 
 #[cfg(feature = "python")]
 mod python;
 
-pub use aggregate::{GroupStats, Hit, MalformedEvent};
+pub use aggregate::{GroupStats, Hit, MalformedEvent, Partial};
 pub use detection::Detection;
-pub use progress::Progress;
 pub use error::{Error, Result};
+pub use progress::Progress;
 pub use input::Input;
 pub use output::{InputReport, ScanOutput};
 pub use scan::{scan, scan_inputs, ScanOptions};
+
+/// The pipeline's pieces, one by one, for the project's own benches
+/// (`benches/pieces.rs`) and fuzz targets (`fuzz/`). Not a stable API.
+#[doc(hidden)]
+pub mod pieces {
+    pub use crate::detection::CompiledDetection;
+    pub use crate::event::ScanContext;
+    pub use crate::framer::{count_starts, is_start_delimiter, Framer, StartSearch, END};
+    pub use crate::matcher::Verdict;
+    pub use crate::parser::{parse_event, EventValues, FieldTable};
+    pub use crate::prefilter::Prefilter;
+    pub use crate::source::Source;
+    pub use crate::stream::{scan_unit, Scratch, UnitPosition};
+}

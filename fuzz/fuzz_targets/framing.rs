@@ -8,11 +8,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sysmon_hunt::aggregate::Partial;
-use sysmon_hunt::detection::CompiledDetection;
-use sysmon_hunt::framer::{count_starts, is_start_delimiter};
-use sysmon_hunt::event::ScanContext;
-use sysmon_hunt::stream::{scan_unit, Scratch, UnitPosition};
+use sysmon_hunt::Partial;
+use sysmon_hunt::pieces::CompiledDetection;
+use sysmon_hunt::pieces::{count_starts, is_start_delimiter};
+use sysmon_hunt::pieces::ScanContext;
+use sysmon_hunt::pieces::{scan_unit, Scratch, UnitPosition};
 use sysmon_hunt::Detection;
 
 fn matcher() -> &'static ScanContext<'static> {

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sysmon_hunt::detection::CompiledDetection;
-use sysmon_hunt::parser::{parse_event, EventValues, FieldTable};
+use sysmon_hunt::pieces::CompiledDetection;
+use sysmon_hunt::pieces::{parse_event, EventValues, FieldTable};
 use sysmon_hunt::Detection;
 
 fn compiled() -> &'static CompiledDetection {

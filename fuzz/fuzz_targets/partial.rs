@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sysmon_hunt::aggregate::{Hit, MalformedEvent, Partial};
+use sysmon_hunt::{Hit, MalformedEvent, Partial};
 use sysmon_hunt::distributed::{finish, partial_from_bytes, partial_to_bytes, PlannedFile, WHOLE_FILE};
 use sysmon_hunt::Detection;
 
