@@ -153,6 +153,19 @@ class ScanResult(Sequence[Hit]):
 
         return render_html(self, **options)
 
+    def to_pandas(self) -> Any:
+        """The hits as a pandas DataFrame, one column per entry of `columns`
+        (with `users` last when they were collected); needs pandas.
+        ``pandas.DataFrame(result)`` gives the same columns but `users`."""
+        try:
+            import pandas
+        except ImportError as error:
+            raise ImportError("to_pandas() needs pandas: pip install pandas") from error
+        frame = pandas.DataFrame.from_records(self._hits, columns=list(self.columns))
+        if self.users is not None:
+            frame["users"] = list(self.users)
+        return frame
+
     @overload
     def __getitem__(self, index: int) -> Hit: ...
     @overload
