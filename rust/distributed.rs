@@ -147,7 +147,12 @@ pub fn finish(merged: Partial, plan: &[PlannedFile], detection: &Detection) -> R
             },
         })
         .collect();
-    ScanOutput::assemble(inputs, merged, detection.by_fields.len())
+    // Partials from elsewhere are checked before their hits are built.
+    let by_fields = detection.by_fields.len();
+    if !merged.groups_have_fields(by_fields) {
+        return Err(Error::InvalidPartial(format!("a group without {by_fields} by-field values")));
+    }
+    ScanOutput::assemble(inputs, merged)
 }
 
 #[cfg(test)]

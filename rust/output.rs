@@ -57,9 +57,9 @@ impl ScanOutput {
     /// included) whose units' partial results were merged into `merged`.
     /// Partials number files among the *scanned* inputs only; here every
     /// file number becomes an index into `inputs`. A number that names no
-    /// scanned input, or a group whose key does not hold `by_fields` values,
-    /// means the partials were not made for this scan: `InvalidPartial`.
-    pub fn assemble(mut inputs: Vec<InputReport>, mut merged: Partial, by_fields: usize) -> Result<ScanOutput> {
+    /// scanned input means the partials were not made for this scan:
+    /// `InvalidPartial`.
+    pub fn assemble(mut inputs: Vec<InputReport>, mut merged: Partial) -> Result<ScanOutput> {
         let input_of: Vec<usize> = (0..inputs.len()).filter(|&i| inputs[i].skipped.is_none()).collect();
         let place = |file_index: usize, what: &str| {
             input_of.get(file_index).copied().ok_or_else(|| {
@@ -72,9 +72,6 @@ impl ScanOutput {
         let mut malformed_examples = std::mem::take(&mut merged.examples);
         for example in &mut malformed_examples {
             example.file_index = place(example.file_index, "a malformed event")?;
-        }
-        if !merged.groups_have_fields(by_fields) {
-            return Err(Error::InvalidPartial(format!("a group without {by_fields} by-field values")));
         }
         Ok(ScanOutput {
             files: input_of.len(),

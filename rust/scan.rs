@@ -158,7 +158,7 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
             Planned::Skip { path, reason } => InputReport::skipped(path, reason),
         })
         .collect();
-    ScanOutput::assemble(inputs, merged, detection.by_fields.len())
+    ScanOutput::assemble(inputs, merged)
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
