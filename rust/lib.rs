@@ -54,6 +54,8 @@ pub mod error;
 pub mod evtx;
 pub mod framer;
 pub mod input;
+pub mod json;
+pub mod json_shapes;
 pub mod matcher;
 pub mod parser;
 pub mod prefilter;

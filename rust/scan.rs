@@ -44,6 +44,9 @@ pub struct ScanOutput {
     pub bytes: u64,
     pub events: u64,
     pub malformed: u64,
+    /// JSON records read, and those recognised as Windows events (see `crate::json`).
+    pub json_records: u64,
+    pub json_events: u64,
     /// The first few malformed events, by (input, offset); `file_index`
     /// indexes `inputs`.
     pub malformed_examples: Vec<MalformedEvent>,
@@ -107,6 +110,9 @@ pub fn scan_one_unit(
     let mut partial = Partial::default();
     let result = if source.is_evtx() {
         scan_evtx_unit(matcher, scratch, source, unit, progress, cancel, &mut partial)
+    } else if let Some(array) = source.json_array() {
+        let reader = source.open_at(unit.start.saturating_sub(1), progress)?;
+        crate::json::scan_json_unit(matcher, scratch, reader, unit, array, chunk_size, cancel, &mut partial)
     } else {
         let reader = source.open_at(unit.start, progress)?;
         let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
@@ -133,6 +139,8 @@ impl ScanOutput {
             bytes,
             events: merged.events,
             malformed: merged.malformed,
+            json_records: merged.json_records,
+            json_events: merged.json_events,
             malformed_examples: merged.examples.clone(),
             inputs: Vec::new(),
             files_skipped: 0,
@@ -226,6 +234,8 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         bytes: inputs.iter().map(|i| i.bytes).sum(),
         events: merged.events,
         malformed: merged.malformed,
+        json_records: merged.json_records,
+        json_events: merged.json_events,
         malformed_examples,
         files_skipped: inputs.len() - sources.len(),
         inputs,
