@@ -163,7 +163,8 @@ type HitTuple = (Vec<String>, u64, i64, i64, Vec<String>);
 type MalformedTuple = (String, u64, String);
 /// (path, format, bytes, skipped reason, damage offset, damage message)
 type InputTuple = (String, Option<String>, u64, Option<String>, Option<u64>, Option<String>);
-type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>, Vec<InputTuple>, usize);
+/// The last item is (JSON records read, JSON records recognised as Windows events).
+type StatsTuple = (usize, u64, u64, u64, Vec<MalformedTuple>, Vec<InputTuple>, usize, (u64, u64));
 /// A planned file: (path, size, [(start, owned_len)], format, skipped).
 type PlannedTuple = (String, u64, Vec<(u64, u64)>, Option<&'static str>, Option<String>);
 
@@ -197,7 +198,8 @@ fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, Stats
             (hit.values, hit.stats.count, hit.stats.first, hit.stats.last, users)
         })
         .collect();
-    (hits, (output.files, output.bytes, output.events, output.malformed, examples, inputs, output.files_skipped))
+    let json_counts = (output.json_records, output.json_events);
+    (hits, (output.files, output.bytes, output.events, output.malformed, examples, inputs, output.files_skipped, json_counts))
 }
 
 /// scan(inputs, threads, chunk_size, split_size, by=None, users=False, progress=None) -> (hits, stats)

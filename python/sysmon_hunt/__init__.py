@@ -160,7 +160,7 @@ def _result_from_native(
     """The `ScanResult` of the core's `(hits, stats)` tuples (from a local
     scan, or from merged partial results of a distributed one), grouped by
     `by_fields`, with users if they were collected, and `rules` applied."""
-    raw_hits, (files, nbytes, events, malformed, examples, inputs, skipped) = native
+    raw_hits, (files, nbytes, events, malformed, examples, inputs, skipped, (json_records, json_events)) = native
     hit_class = hit_type(by_fields)
     hits = [
         hit_class(*values, count, _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last))
@@ -177,6 +177,8 @@ def _result_from_native(
         excluded=excluded,
         inputs=tuple(InputStats(*entry) for entry in inputs),
         files_skipped=skipped,
+        json_records=json_records,
+        json_events=json_events,
     )
     return ScanResult(hits, stats, by_fields=by_fields, users=hit_users)
 

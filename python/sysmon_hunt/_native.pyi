@@ -8,7 +8,7 @@ class ScanError(Exception):
 HitTuple = Tuple[List[str], int, int, int, List[str]]
 MalformedTuple = Tuple[str, int, str]
 InputTuple = Tuple[str, Optional[str], int, Optional[str], Optional[int], Optional[str]]
-StatsTuple = Tuple[int, int, int, int, List[MalformedTuple], List[InputTuple], int]
+StatsTuple = Tuple[int, int, int, int, List[MalformedTuple], List[InputTuple], int, Tuple[int, int]]
 PlannedFile = Tuple[str, int, List[Tuple[int, int]], Optional[str], Optional[str]]
 
 def scan(
@@ -24,7 +24,8 @@ def scan(
     objects. Hits as (by-field values, count, first_us, last_us, users),
     times in microseconds since the Unix epoch, users the sorted distinct
     `User` values (empty unless `users`); stats as (files, bytes, events,
-    malformed, examples, inputs, files_skipped). `progress(bytes_done,
+    malformed, examples, inputs, files_skipped, (json_records,
+    json_events)). `progress(bytes_done,
     bytes_total)` is called about every 100 ms and at the end."""
 
 def by_fields(by: Optional[List[str]] = None) -> List[str]:
