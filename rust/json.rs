@@ -75,7 +75,14 @@ impl<'m, 'd> RecordChecker<'m, 'd> {
 
     /// One record (no line end), at `offset` of the decoded stream. `depth`:
     /// its nesting depth when the framing already measured it.
-    fn check(&mut self, scratch: &mut Scratch, record: &[u8], offset: u64, depth: Option<usize>, partial: &mut Partial) {
+    fn check(
+        &mut self,
+        scratch: &mut Scratch,
+        record: &[u8],
+        offset: u64,
+        depth: Option<usize>,
+        partial: &mut Partial,
+    ) {
         partial.json_records += 1;
         if record.len() > MAX_EVENT_BYTES {
             partial.add_malformed(self.file_index, offset, TOO_LONG);
@@ -299,7 +306,13 @@ fn scan_lines<R: Read>(
 }
 
 /// One NDJSON line (without its `\n`): a record unless blank.
-fn check_line(checker: &mut RecordChecker<'_, '_>, scratch: &mut Scratch, line: &[u8], offset: u64, partial: &mut Partial) {
+fn check_line(
+    checker: &mut RecordChecker<'_, '_>,
+    scratch: &mut Scratch,
+    line: &[u8],
+    offset: u64,
+    partial: &mut Partial,
+) {
     let record = if offset == 0 { line.strip_prefix(UTF8_BOM).unwrap_or(line) } else { line };
     if record.iter().all(|&b| is_json_space(b)) {
         return;
@@ -434,7 +447,8 @@ fn scan_arrays<R: Read>(
                         _ => ElementKind::Scalar,
                     };
                     let container = kind == ElementKind::Container;
-                    (depth, deepest, in_string) = (usize::from(container), usize::from(container), kind == ElementKind::String);
+                    (depth, deepest, in_string) =
+                        (usize::from(container), usize::from(container), kind == ElementKind::String);
                     state = ArrayState::Element(kind);
                     // A scalar's first byte is read again as part of it.
                     pos += usize::from(kind != ElementKind::Scalar);
@@ -477,7 +491,8 @@ mod tests {
         let mut partial = Partial::default();
         let unit = Unit { file_index: 0, start: 0, owned_len: u64::MAX };
         let cancel = AtomicBool::new(false);
-        let result = scan_json_unit(&matcher, &mut Scratch::new(), input, &unit, array, chunk_size, &cancel, &mut partial);
+        let result =
+            scan_json_unit(&matcher, &mut Scratch::new(), input, &unit, array, chunk_size, &cancel, &mut partial);
         assert!(result.is_ok());
         partial
     }

@@ -184,7 +184,11 @@ pub fn read_record<'r>(record: &'r [u8], table: &JsonTable, values: &mut EventVa
 
 /// Fills every slot from `lookup`; a value holding U+0000 (which no
 /// Windows event can, and which separates by-field values) is malformed.
-fn fill<'r>(table: &JsonTable, values: &mut EventValues, lookup: impl Fn(&Target) -> Option<Cow<'r, str>>) -> Result<(), Reason> {
+fn fill<'r>(
+    table: &JsonTable,
+    values: &mut EventValues,
+    lookup: impl Fn(&Target) -> Option<Cow<'r, str>>,
+) -> Result<(), Reason> {
     for (slot, target) in table.targets.iter().enumerate() {
         if let Some(value) = lookup(target) {
             if value.contains('\0') {

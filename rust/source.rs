@@ -270,7 +270,8 @@ impl Source {
         let mut head = read_prefix(&mut counted, SNIFF_LEN).map_err(|e| Error::io(&path, Some(0), e))?;
         if sniff_compression(&head) == Compression::None && !head.starts_with(EVTX_MAGIC) {
             // Plain text: enough to find a JSON input's first `{` or `[`.
-            let more = read_prefix(&mut counted, JSON_SNIFF_LEN - head.len()).map_err(|e| Error::io(&path, Some(0), e))?;
+            let more =
+                read_prefix(&mut counted, JSON_SNIFF_LEN - head.len()).map_err(|e| Error::io(&path, Some(0), e))?;
             head.extend_from_slice(&more);
         }
         let (format, body) = if head.starts_with(EVTX_MAGIC) {
@@ -370,7 +371,10 @@ impl Source {
             Format::Xml { compression, encoding } => (compression, encoding),
             Format::Json { compression, .. } => (compression, Encoding::Utf8),
             Format::Evtx => {
-                return Err(Error::Unsupported { path: path.clone(), what: "EVTX inputs are read with the EVTX reader" })
+                return Err(Error::Unsupported {
+                    path: path.clone(),
+                    what: "EVTX inputs are read with the EVTX reader",
+                })
             }
         };
         let mut decoded: Box<dyn Read + Send> = if let Some(slot) = &self.stream {
