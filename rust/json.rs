@@ -68,7 +68,7 @@ impl<'m, 'd> RecordChecker<'m, 'd> {
     fn is_candidate(&mut self, record: &[u8]) -> bool {
         let prefilter = &self.matcher.prefilter;
         self.every_record_is_candidate
-            || memchr::memmem::find(record, b"\\u").is_some()
+            || has_unicode_escape(record)
             || prefilter.may_match(record, &mut self.decoded)
             || (memchr::memchr(b'&', record).is_some() && prefilter.contains_literals(record))
     }
@@ -123,6 +123,16 @@ impl<'m, 'd> RecordChecker<'m, 'd> {
             }
         }
     }
+}
+
+/// Whether `record` holds a `\u` escape: a `u` after an odd run of
+/// backslashes (`\\u`, an escaped backslash then `u`, is common in Windows
+/// paths such as `\\user32.dll` and is not one).
+fn has_unicode_escape(record: &[u8]) -> bool {
+    memchr::memmem::find_iter(record, b"\\u").any(|i| {
+        let run = record[..=i].iter().rev().take_while(|&&b| b == b'\\').count();
+        run % 2 == 1
+    })
 }
 
 /// Whether a record nests deeper than [`MAX_JSON_DEPTH`]. Counting `{` and
@@ -498,6 +508,15 @@ mod tests {
     }
 
     const NX: &str = r#"{"SourceName":"Microsoft-Windows-Sysmon","EventID":15,"Hostname":"h","UtcTime":"2020-10-09 22:28:00.962","ProcessId":"1","Image":"C:\\x\\Telegram.exe","TargetFilename":"C:\\a.exe:Zone.Identifier","Hash":"MD5=0"}"#;
+
+    #[test]
+    fn unicode_escapes_are_told_from_escaped_backslashes() {
+        assert!(has_unicode_escape(br#""\u0074""#));
+        assert!(has_unicode_escape(br#""\\\u0074""#));
+        assert!(!has_unicode_escape(br#""C:\\user32.dll""#));
+        assert!(!has_unicode_escape(br#""\\\\u""#));
+        assert!(has_unicode_escape(br#""\\ \u""#));
+    }
 
     #[test]
     fn depth() {
