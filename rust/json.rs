@@ -8,8 +8,8 @@
 //! `"`, `\`, `/` and control characters, which no literal holds); a
 //! Splunk `_raw` may hide one behind an XML reference, comment or
 //! processing instruction, which the XML prefilter already sees through.
-//! So a record is a candidate when it holds `\u`, or the XML prefilter
-//! passes it, or (holding `&`) it contains the literals as they are.
+//! So a record is a candidate when it contains the literals as they are,
+//! or holds a `\u` escape, or holds `<Event` and the XML prefilter passes it.
 //!
 //! Counts: every record is counted (`json_records`); records recognised as
 //! Windows events (`json_events`) and malformed records are counted among
@@ -68,9 +68,11 @@ impl<'m, 'd> RecordChecker<'m, 'd> {
     fn is_candidate(&mut self, record: &[u8]) -> bool {
         let prefilter = &self.matcher.prefilter;
         self.every_record_is_candidate
+            || prefilter.contains_literals(record)
             || has_unicode_escape(record)
-            || prefilter.may_match(record, &mut self.decoded)
-            || (memchr::memchr(b'&', record).is_some() && prefilter.contains_literals(record))
+            // An XML event in a string (Splunk's `_raw`) may hide a literal
+            // behind a reference, comment or processing instruction.
+            || (memchr::memmem::find(record, b"<Event").is_some() && prefilter.may_match(record, &mut self.decoded))
     }
 
     /// One record (no line end), at `offset` of the decoded stream. `depth`:

@@ -170,8 +170,8 @@ pub fn read_record<'r>(record: &'r [u8], table: &JsonTable, values: &mut EventVa
     values.begin(table.targets.len());
     let filled = if let Some(system) = evtx_system(&top) {
         fill(table, values, |target| evtx_value(&top, &system, target))
-    } else if let Some((record, winlog)) = ecs_parts(&top) {
-        fill(table, values, |target| ecs_value(&record, &winlog, target))
+    } else if let Some(parts) = ecs_parts(&top) {
+        fill(table, values, |target| ecs_value(&parts, target))
     } else if let Some(raw) = member(&top, "result").and_then(members_of).and_then(|r| splunk_raw(&r)) {
         return Ok(Record::SplunkRaw(raw));
     } else if member(&top, "SourceName").is_some() && member(&top, "EventID").is_some() {
@@ -200,14 +200,22 @@ fn fill<'r>(
     Ok(())
 }
 
-fn evtx_system<'r>(top: &Members<'r>) -> Option<(Members<'r>, Members<'r>)> {
-    let event = members_of(member(top, "Event")?)?;
-    let system = members_of(member(&event, "System")?)?;
-    Some((event, system))
+/// An evtx-crate record's `Event`, its `System` and its `EventData`, each
+/// read once.
+struct EvtxParts<'r> {
+    system: Members<'r>,
+    event_data: Option<Members<'r>>,
 }
 
-fn evtx_value<'r>(_top: &Members<'r>, parts: &(Members<'r>, Members<'r>), target: &Target) -> Option<Cow<'r, str>> {
-    let (event, system) = parts;
+fn evtx_system<'r>(top: &Members<'r>) -> Option<EvtxParts<'r>> {
+    let event = members_of(member(top, "Event")?)?;
+    let system = members_of(member(&event, "System")?)?;
+    let event_data = member(&event, "EventData").and_then(members_of);
+    Some(EvtxParts { system, event_data })
+}
+
+fn evtx_value<'r>(_top: &Members<'r>, parts: &EvtxParts<'r>, target: &Target) -> Option<Cow<'r, str>> {
+    let system = &parts.system;
     let attribute = |element: &str, name: &str| -> Option<Cow<'r, str>> {
         let element = members_of(member(system, element)?)?;
         let attributes = members_of(member(&element, "#attributes")?)?;
@@ -223,32 +231,38 @@ fn evtx_value<'r>(_top: &Members<'r>, parts: &(Members<'r>, Members<'r>), target
         Target::Channel => text("Channel"),
         Target::RecordId => text("EventRecordID"),
         Target::SystemText(element) => text(element),
-        Target::Data(name) => element_text(member(&members_of(member(event, "EventData")?)?, name)?),
+        Target::Data(name) => element_text(member(parts.event_data.as_ref()?, name)?),
     }
 }
 
-/// The record holding `@timestamp` (the hit's `_source` or the record
-/// itself) and its `winlog` object.
-fn ecs_parts<'r>(top: &Members<'r>) -> Option<(Members<'r>, Members<'r>)> {
-    let record = match member(top, "_source").and_then(members_of) {
-        Some(source) => source,
-        None => top.clone(),
-    };
-    let winlog = members_of(member(&record, "winlog")?)?;
-    Some((record, winlog))
+/// An ECS record: the object holding `@timestamp` (the hit's `_source` or
+/// the record itself), its `winlog` and `winlog.event_data`, each read once.
+struct EcsParts<'r> {
+    timestamp: Option<Cow<'r, str>>,
+    winlog: Members<'r>,
+    event_data: Option<Members<'r>>,
 }
 
-fn ecs_value<'r>(record: &Members<'r>, winlog: &Members<'r>, target: &Target) -> Option<Cow<'r, str>> {
-    let field = |name: &str| scalar_text(member(winlog, name)?);
+fn ecs_parts<'r>(top: &Members<'r>) -> Option<EcsParts<'r>> {
+    let source = member(top, "_source").and_then(members_of);
+    let record = source.as_ref().unwrap_or(top);
+    let winlog = members_of(member(record, "winlog")?)?;
+    let timestamp = member(record, "@timestamp").and_then(scalar_text);
+    let event_data = member(&winlog, "event_data").and_then(members_of);
+    Some(EcsParts { timestamp, winlog, event_data })
+}
+
+fn ecs_value<'r>(parts: &EcsParts<'r>, target: &Target) -> Option<Cow<'r, str>> {
+    let field = |name: &str| scalar_text(member(&parts.winlog, name)?);
     match target {
         Target::Provider => field("provider_name"),
         Target::EventId => field("event_id"),
         Target::Computer => field("computer_name"),
         Target::Channel => field("channel"),
         Target::RecordId => field("record_id"),
-        Target::Time => scalar_text(member(record, "@timestamp")?),
+        Target::Time => parts.timestamp.clone(),
         Target::SystemText(_) | Target::SystemAttribute(..) => None,
-        Target::Data(name) => scalar_text(member(&members_of(member(winlog, "event_data")?)?, name)?),
+        Target::Data(name) => scalar_text(member(parts.event_data.as_ref()?, name)?),
     }
 }
 
