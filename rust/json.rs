@@ -49,6 +49,8 @@ struct RecordChecker<'m, 'd> {
     decoded: Vec<u8>,
     /// A literal that an escape other than `\u` could make: no raw-byte test is sound.
     every_record_is_candidate: bool,
+    unicode_escape: memchr::memmem::Finder<'static>,
+    event_start: memchr::memmem::Finder<'static>,
     file_index: usize,
 }
 
@@ -61,6 +63,8 @@ impl<'m, 'd> RecordChecker<'m, 'd> {
             values: EventValues::default(),
             decoded: Vec::new(),
             every_record_is_candidate: matcher.prefilter.literals().any(|l| l.iter().any(escapable)),
+            unicode_escape: memchr::memmem::Finder::new(b"\\u"),
+            event_start: memchr::memmem::Finder::new(b"<Event"),
             file_index,
         }
     }
@@ -69,10 +73,10 @@ impl<'m, 'd> RecordChecker<'m, 'd> {
         let prefilter = &self.matcher.prefilter;
         self.every_record_is_candidate
             || prefilter.contains_literals(record)
-            || has_unicode_escape(record)
+            || has_unicode_escape(&self.unicode_escape, record)
             // An XML event in a string (Splunk's `_raw`) may hide a literal
             // behind a reference, comment or processing instruction.
-            || (memchr::memmem::find(record, b"<Event").is_some() && prefilter.may_match(record, &mut self.decoded))
+            || (self.event_start.find(record).is_some() && prefilter.may_match(record, &mut self.decoded))
     }
 
     /// One record (no line end), at `offset` of the decoded stream. `depth`:
@@ -130,8 +134,8 @@ impl<'m, 'd> RecordChecker<'m, 'd> {
 /// Whether `record` holds a `\u` escape: a `u` after an odd run of
 /// backslashes (`\\u`, an escaped backslash then `u`, is common in Windows
 /// paths such as `\\user32.dll` and is not one).
-fn has_unicode_escape(record: &[u8]) -> bool {
-    memchr::memmem::find_iter(record, b"\\u").any(|i| {
+fn has_unicode_escape(finder: &memchr::memmem::Finder<'_>, record: &[u8]) -> bool {
+    finder.find_iter(record).any(|i| {
         let run = record[..=i].iter().rev().take_while(|&&b| b == b'\\').count();
         run % 2 == 1
     })
@@ -513,6 +517,8 @@ mod tests {
 
     #[test]
     fn unicode_escapes_are_told_from_escaped_backslashes() {
+        let finder = memchr::memmem::Finder::new(b"\\u");
+        let has_unicode_escape = |record: &[u8]| super::has_unicode_escape(&finder, record);
         assert!(has_unicode_escape(br#""\u0074""#));
         assert!(has_unicode_escape(br#""\\\u0074""#));
         assert!(!has_unicode_escape(br#""C:\\user32.dll""#));
