@@ -56,7 +56,9 @@ def number(text: str):
 
 def evtx(ev: Event, line: str, n: int) -> dict:
     system = {
-        "Provider": {"#attributes": {"Name": ev.attribute("Provider", "Name"), "Guid": ev.attribute("Provider", "Guid")}},
+        "Provider": {
+            "#attributes": {"Name": ev.attribute("Provider", "Name"), "Guid": ev.attribute("Provider", "Guid")}
+        },
         "EventID": number(ev.text("EventID")),
         "Version": number(ev.text("Version")),
         "Level": number(ev.text("Level")),

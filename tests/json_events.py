@@ -101,7 +101,8 @@ def write(value: Any, style: JsonStyle, rnd: random.Random) -> str:
     if style.shuffle:
         rnd.shuffle(items)
     space = " " if rnd.random() < 0.3 else ""
-    return "{" + ("," + space).join(f"{write_string(k, style, rnd)}:{space}{write(v, style, rnd)}" for k, v in items) + "}"
+    members = (f"{write_string(k, style, rnd)}:{space}{write(v, style, rnd)}" for k, v in items)
+    return "{" + ("," + space).join(members) + "}"
 
 
 EXTRA = {"x_extra": [1, {"a": None, "b": [True, False]}], "tags": ["mordorDataset"], "n": 1.5e3}

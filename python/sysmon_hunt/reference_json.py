@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 if TYPE_CHECKING:  # the reference's Scan; imported lazily to avoid a cycle
     from .reference import Scan
@@ -239,10 +239,11 @@ def element_text(value: Any) -> Optional[str]:
     return scalar_text(value)
 
 
-def get_text(m: Optional[Members], key: str, how=scalar_text) -> Optional[str]:
+def get_text(m: Optional[Members], key: str, how: Callable[[Any], Optional[str]] = scalar_text) -> Optional[str]:
     if m is None or not m.has(key):
         return None
-    return how(m.get(key))
+    text: Optional[str] = how(m.get(key))
+    return text
 
 
 class Shape:
