@@ -240,3 +240,22 @@ def test_otrf_unchanged(corpus_dir: Path, tmp_path: Path) -> None:
     result = sysmon_hunt.scan(str(path))
     assert (result.stats.json_records, len(result), result.stats.malformed) == (OTRF_RECORDS, 0, 0)
     assert result.stats.inputs[0].format == "json"
+
+
+def test_units_scanned_apart_and_merged(tmp_path: Path) -> None:
+    """NDJSON cut into byte ranges (as Dask units are) gives the local scan's result."""
+    from sysmon_hunt import _native, _result_from_native
+
+    lines = [c[1] for c in CASES] * 3
+    path = tmp_path / "units.ndjson"
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    ((_, size, ranges, fmt, _),) = _native.plan_path(str(path), 500)
+    assert fmt == "json" and len(ranges) > 10
+    merged = _native.Partial()
+    for start, owned_len in ranges:
+        merged.merge(_native.Partial(_native.scan_range(str(path), 0, start, owned_len, chunk_size=64).to_bytes()))
+    result = _result_from_native(merged.finish([str(path)], [size], [fmt]))
+    local = sysmon_hunt.scan(str(path))
+    assert list(result) == list(local)
+    assert figures(result) == figures(local) == figures(reference.scan_bytes(path.read_bytes()))
+    assert result.stats.json_events == local.stats.json_events

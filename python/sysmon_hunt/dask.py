@@ -229,10 +229,10 @@ def scan(
 def _with_skipped(stats: "_native.StatsTuple", entries: List[Union[int, InputStats]]) -> "_native.StatsTuple":
     """`stats` of the scanned files with the skipped ones put back in their
     place among the inputs, as a local scan lists them."""
-    files, nbytes, events, malformed, examples, scanned, _ = stats
+    files, nbytes, events, malformed, examples, scanned, _, json_counts = stats
     inputs = [scanned[entry] if isinstance(entry, int) else tuple(entry) for entry in entries]
     skipped = sum(1 for entry in entries if not isinstance(entry, int))
-    return (files, nbytes, events, malformed, examples, inputs, skipped)
+    return (files, nbytes, events, malformed, examples, inputs, skipped, json_counts)
 
 
 @contextlib.contextmanager
