@@ -156,17 +156,26 @@ fn utc_time_as_system_time(value: Cow<'_, str>) -> Cow<'_, str> {
 /// checked): `Err` when it is not valid JSON, else what it is, with `values`
 /// filled for an event.
 pub fn read_record<'r>(record: &'r [u8], table: &JsonTable, values: &mut EventValues) -> Result<Record<'r>, Reason> {
+    const INVALID: Reason = "not valid JSON";
     let text = simdutf8::basic::from_utf8(record).map_err(|_| "invalid UTF-8")?;
-    // The whole record is validated first (lone surrogates, trailing bytes,
-    // bad escapes); lazy reads below skip what they do not look at.
-    if sonic_rs::from_str::<sonic_rs::Value>(text).is_err() {
-        return Err("not valid JSON");
+    // sonic-rs checks what it skips (escapes, control characters, numbers,
+    // nesting) except that a `\u` escape pairs its surrogates: that is
+    // checked here, on the few records that hold one.
+    if has_lone_surrogate(text) {
+        return Err(INVALID);
     }
-    let first = text.bytes().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
-    if first != Some(b'{') {
-        return Ok(Record::NotAnEvent);
+    if !text.trim_start_matches(is_json_space).starts_with('{') {
+        return match sonic_rs::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => Ok(Record::NotAnEvent),
+            Err(_) => Err(INVALID),
+        };
     }
-    let top: Members<'r> = sonic_rs::to_object_iter(text).collect::<Result<_, _>>().map_err(|_| "not valid JSON")?;
+    // One strict pass over the top-level members; nested objects are read
+    // again (lazily) only where a shape looks into them.
+    let top: Members<'r> = sonic_rs::to_object_iter(text).collect::<Result<_, _>>().map_err(|_| INVALID)?;
+    if !ends_after_object(text, &top) {
+        return Err(INVALID);
+    }
     values.begin(table.targets.len());
     let filled = if let Some(system) = evtx_system(&top) {
         fill(table, values, |target| evtx_value(&top, &system, target))
@@ -180,6 +189,50 @@ pub fn read_record<'r>(record: &'r [u8], table: &JsonTable, values: &mut EventVa
         return Ok(Record::NotAnEvent);
     };
     filled.map(|()| Record::Event)
+}
+
+fn is_json_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// Whether nothing but white space follows the `}` that closes the
+/// top-level object whose members are `top` (the lazy iterator stops there).
+fn ends_after_object(text: &str, top: &Members<'_>) -> bool {
+    let after_last_value = match top.last().and_then(|(_, value)| value_raw(value)) {
+        // The value's text lies inside `text`: its end is an offset of it.
+        Some(raw) => raw.as_ptr() as usize - text.as_ptr() as usize + raw.len(),
+        None => text.find('{').map_or(text.len(), |open| open + 1),
+    };
+    let rest = text[after_last_value..].trim_start_matches(is_json_space);
+    rest.strip_prefix('}').is_some_and(|tail| tail.trim_start_matches(is_json_space).is_empty())
+}
+
+/// Whether a `\u` escape in `text` encodes half of a surrogate pair without
+/// its other half right beside it (`\ud83d\ude00` is one character;
+/// `\ud800` alone is not a character). A `\u` is an escape after an odd
+/// run of backslashes.
+fn has_lone_surrogate(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut low_expected_at: Option<usize> = None;
+    for at in memchr::memmem::find_iter(bytes, b"\\u") {
+        if bytes[..=at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0 {
+            continue;
+        }
+        let unit = bytes.get(at + 2..at + 6).and_then(|hex| std::str::from_utf8(hex).ok());
+        let Some(unit) = unit.and_then(|hex| u16::from_str_radix(hex, 16).ok()) else { continue };
+        let is_high = (0xD800..0xDC00).contains(&unit);
+        let is_low = (0xDC00..0xE000).contains(&unit);
+        match low_expected_at.take() {
+            Some(expected) if expected == at && is_low => continue,
+            Some(_) => return true,
+            None if is_low => return true,
+            None => {}
+        }
+        if is_high {
+            low_expected_at = Some(at + 6);
+        }
+    }
+    low_expected_at.is_some()
 }
 
 /// Fills every slot from `lookup`; a value holding U+0000 (which no

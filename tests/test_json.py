@@ -71,6 +71,17 @@ CASES: List[Tuple[str, str, int, int, int]] = [
     ("other provider", nx(SourceName='"Microsoft-Windows-Security-Auditing"'), 1, 0, 0),
     ("no shape", '{"Image":"' + TELEGRAM + '","TargetFilename":"' + TARGET + '"}', 1, 0, 0),
     ("blank line", "  \t\r", 0, 0, 0),
+    ("leading zero in a number", nx(x="01"), 1, 1, 0),
+    ("number with a bare dot", nx(x="1."), 1, 1, 0),
+    ("a lone minus", nx(x="[-]"), 1, 1, 0),
+    ("exponent without digits", nx(x="1e"), 1, 1, 0),
+    ("high surrogate, then another escape", nx(User=r'"\ud83d\u0041"'), 1, 1, 0),
+    ("high surrogate at a string's end", nx(User=r'"a\ud83d"'), 1, 1, 0),
+    ("low surrogate first", nx(User=r'"\ude00\ud83d"'), 1, 1, 0),
+    ("escaped backslash, then ud800", nx(User=r'"\\ud800"'), 1, 0, 1),
+    ("white space between every token", json.dumps(json.loads(nx()), separators=(" ,\t", " :  ")), 1, 0, 1),
+    ("empty object and array values", nx(x="{}", y="[]", z='{"a":[{}]}'), 1, 0, 1),
+    ("unclosed nested value", nx(x='{"a":[1,2}'), 1, 1, 0),
 ]
 
 
@@ -94,7 +105,7 @@ def test_hostile_records(name: str, line: str, records: int, malformed: int, hit
 def test_hostile_records_together_in_every_layout(tmp_path: Path) -> None:
     invalid_utf8 = nx(Hash='"MD5=').encode() + b"\xff\"}"
     # Cases that break an array's framing are NDJSON only: a line resumes after them.
-    breaks_framing = ("truncated", "trailing bytes", "two objects on a line", "blank line")
+    breaks_framing = ("truncated", "trailing bytes", "two objects on a line", "blank line", "unclosed nested value")
     array_cases = [c for c in CASES if c[0] not in breaks_framing]
 
     def expected(cases: List[Tuple[str, str, int, int, int]]) -> Tuple[int, int, int]:
