@@ -39,7 +39,7 @@ fn main() {
         ("serde_json Value", Box::new(|l| serde_json::from_slice::<serde_json::Value>(l).is_ok())),
         ("serde_json IgnoredAny", Box::new(|l| serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok())),
         (
-            "read_record (sonic-rs: validate, then map the shape)",
+            "read_record (serde_json, raw values: validate, then map the shape)",
             Box::new(move |l| read_record(l, &table, &mut values).is_ok()),
         ),
     ];

@@ -22,7 +22,8 @@
 
 use std::borrow::Cow;
 
-use sonic_rs::{JsonType, JsonValueTrait, LazyValue};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::detection::FieldPath;
 use crate::parser::EventValues;
@@ -86,54 +87,133 @@ pub enum Record<'r> {
     SplunkRaw(Cow<'r, str>),
 }
 
-/// A JSON object's members in order, as lazily parsed values.
-type Members<'r> = Vec<(Cow<'r, str>, LazyValue<'r>)>;
+/// A JSON value, validated, not yet read: its text in the record.
+type Value<'r> = &'r RawValue;
+
+/// A JSON object's members in order, duplicates kept.
+type Members<'r> = Vec<(Cow<'r, str>, Value<'r>)>;
 
 /// The first member named `key` (the first occurrence counts).
-fn member<'m, 'r>(members: &'m Members<'r>, key: &str) -> Option<&'m LazyValue<'r>> {
+fn member<'m, 'r>(members: &'m Members<'r>, key: &str) -> Option<&'m Value<'r>> {
     members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
-/// The members of `value` if it is an object.
-fn members_of<'r>(value: &LazyValue<'r>) -> Option<Members<'r>> {
-    if value.get_type() != JsonType::Object {
-        return None;
-    }
-    // `value` lies in a record that was validated whole, so no member fails.
-    sonic_rs::to_object_iter(value_raw(value)?).collect::<Result<Members<'r>, _>>().ok()
+/// A record's top level: an object's members, or anything else (checked).
+enum TopLevel<'r> {
+    Object(Members<'r>),
+    Other,
 }
 
-/// The raw text of a lazy value, borrowed from the record it lies in.
-/// Values read from a `&str` always borrow from it; `None` never happens.
-fn value_raw<'r>(value: &LazyValue<'r>) -> Option<&'r str> {
-    match value.as_raw_cow() {
-        Cow::Borrowed(text) => Some(text),
-        Cow::Owned(_) => None,
+impl<'de> Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TopLevelVisitor)
+    }
+}
+
+struct TopLevelVisitor;
+
+impl<'de> Visitor<'de> for TopLevelVisitor {
+    type Value = TopLevel<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel<'de>, A::Error> {
+        let mut members = Vec::new();
+        while let Some((Key(key), value)) = map.next_entry::<Key<'de>, Value<'de>>()? {
+            members.push((key, value));
+        }
+        Ok(TopLevel::Object(members))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopLevel<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(TopLevel::Other)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<TopLevel<'de>, E> {
+        Ok(TopLevel::Other)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<TopLevel<'de>, E> {
+        Ok(TopLevel::Other)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<TopLevel<'de>, E> {
+        Ok(TopLevel::Other)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<TopLevel<'de>, E> {
+        Ok(TopLevel::Other)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<TopLevel<'de>, E> {
+        Ok(TopLevel::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<TopLevel<'de>, E> {
+        Ok(TopLevel::Other)
+    }
+}
+
+/// A member's name: borrowed from the record unless it holds escapes.
+struct Key<'r>(Cow<'r, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(key)))
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(key.to_owned())))
+    }
+}
+
+/// The members of `value` if it is an object.
+fn members_of<'r>(value: &Value<'r>) -> Option<Members<'r>> {
+    // `value` lies in a record that was validated whole, so reading it cannot fail.
+    match serde_json::from_str::<TopLevel<'r>>(value.get()) {
+        Ok(TopLevel::Object(members)) => Some(members),
+        _ => None,
     }
 }
 
 /// The value of a scalar: decoded text of a string, the text as written of
 /// a number or boolean, the empty string for `null`; `None` for an object
 /// or array.
-fn scalar_text<'r>(value: &LazyValue<'r>) -> Option<Cow<'r, str>> {
-    match value.get_type() {
-        JsonType::String => {
-            let raw = value_raw(value)?;
-            if raw.as_bytes().contains(&b'\\') {
-                sonic_rs::from_str::<String>(raw).ok().map(Cow::Owned)
-            } else {
-                Some(Cow::Borrowed(&raw[1..raw.len() - 1]))
-            }
-        }
-        JsonType::Number | JsonType::Boolean => value_raw(value).map(Cow::Borrowed),
-        JsonType::Null => Some(Cow::Borrowed("")),
-        JsonType::Object | JsonType::Array => None,
+fn scalar_text<'r>(value: &Value<'r>) -> Option<Cow<'r, str>> {
+    let raw: &'r str = value.get();
+    match raw.as_bytes().first()? {
+        b'"' if raw.contains('\\') => serde_json::from_str::<String>(raw).ok().map(Cow::Owned),
+        b'"' => Some(Cow::Borrowed(&raw[1..raw.len() - 1])),
+        b'n' => Some(Cow::Borrowed("")),
+        b'{' | b'[' => None,
+        _ => Some(Cow::Borrowed(raw)),
     }
+}
+
+fn is_string(value: &Value<'_>) -> bool {
+    value.get().starts_with('"')
 }
 
 /// An evtx-crate element's value: a scalar, or the `#text` of an element
 /// that also has attributes.
-fn element_text<'r>(value: &LazyValue<'r>) -> Option<Cow<'r, str>> {
+fn element_text<'r>(value: &Value<'r>) -> Option<Cow<'r, str>> {
     match members_of(value) {
         Some(members) => member(&members, "#text").and_then(scalar_text),
         None => scalar_text(value),
@@ -158,24 +238,19 @@ fn utc_time_as_system_time(value: Cow<'_, str>) -> Cow<'_, str> {
 pub fn read_record<'r>(record: &'r [u8], table: &JsonTable, values: &mut EventValues) -> Result<Record<'r>, Reason> {
     const INVALID: Reason = "not valid JSON";
     let text = simdutf8::basic::from_utf8(record).map_err(|_| "invalid UTF-8")?;
-    // sonic-rs checks what it skips (escapes, control characters, numbers,
-    // nesting) except that a `\u` escape pairs its surrogates: that is
-    // checked here, on the few records that hold one.
+    // serde_json checks everything it reads or skips (escapes, control
+    // characters, numbers, bytes after the value) except that a `\u` escape
+    // pairs its surrogates: that is checked here, on the few records with one.
     if has_lone_surrogate(text) {
         return Err(INVALID);
     }
-    if !text.trim_start_matches(is_json_space).starts_with('{') {
-        return match sonic_rs::from_str::<serde::de::IgnoredAny>(text) {
-            Ok(_) => Ok(Record::NotAnEvent),
-            Err(_) => Err(INVALID),
-        };
-    }
-    // One strict pass over the top-level members; nested objects are read
-    // again (lazily) only where a shape looks into them.
-    let top: Members<'r> = sonic_rs::to_object_iter(text).collect::<Result<_, _>>().map_err(|_| INVALID)?;
-    if !ends_after_object(text, &top) {
-        return Err(INVALID);
-    }
+    // One pass over the top-level members; nested objects are read again
+    // only where a shape looks into them.
+    let top = match serde_json::from_str::<TopLevel<'r>>(text) {
+        Ok(TopLevel::Object(members)) => members,
+        Ok(TopLevel::Other) => return Ok(Record::NotAnEvent),
+        Err(_) => return Err(INVALID),
+    };
     values.begin(table.targets.len());
     let filled = if let Some(system) = evtx_system(&top) {
         fill(table, values, |target| evtx_value(&top, &system, target))
@@ -189,22 +264,6 @@ pub fn read_record<'r>(record: &'r [u8], table: &JsonTable, values: &mut EventVa
         return Ok(Record::NotAnEvent);
     };
     filled.map(|()| Record::Event)
-}
-
-fn is_json_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
-/// Whether nothing but white space follows the `}` that closes the
-/// top-level object whose members are `top` (the lazy iterator stops there).
-fn ends_after_object(text: &str, top: &Members<'_>) -> bool {
-    let after_last_value = match top.last().and_then(|(_, value)| value_raw(value)) {
-        // The value's text lies inside `text`: its end is an offset of it.
-        Some(raw) => raw.as_ptr() as usize - text.as_ptr() as usize + raw.len(),
-        None => text.find('{').map_or(text.len(), |open| open + 1),
-    };
-    let rest = text[after_last_value..].trim_start_matches(is_json_space);
-    rest.strip_prefix('}').is_some_and(|tail| tail.trim_start_matches(is_json_space).is_empty())
 }
 
 /// Whether a `\u` escape in `text` encodes half of a surrogate pair without
@@ -340,5 +399,9 @@ fn nxlog_value<'r>(top: &Members<'r>, target: &Target) -> Option<Cow<'r, str>> {
 
 fn splunk_raw<'r>(result: &Members<'r>) -> Option<Cow<'r, str>> {
     let raw = member(result, "_raw")?;
-    (raw.get_type() == JsonType::String).then(|| scalar_text(raw)).flatten()
+    if is_string(raw) {
+        scalar_text(raw)
+    } else {
+        None
+    }
 }
