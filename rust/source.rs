@@ -435,12 +435,15 @@ impl Source {
 
 /// What decoded text whose first bytes are `first` holds: JSON when its
 /// first byte after a UTF-8 BOM and JSON white space is `{` (NDJSON) or `[`
-/// (arrays), else text that may hold XML events.
+/// (arrays), else text that may hold XML events. The next token must fit a
+/// log of records too (`"` or `}` after `{`; `{`, `[` or `]` after `[`), so
+/// that a text log opening with `[2021-04-28 ...]` or `[INFO]` stays text.
 fn content_format(first: &[u8], compression: Compression) -> Format {
     let text = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
-    match text.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
-        Some(b'{') => Format::Json { compression, array: false },
-        Some(b'[') => Format::Json { compression, array: true },
+    let mut tokens = text.iter().filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+    match (tokens.next(), tokens.next()) {
+        (Some(b'{'), None | Some(b'"' | b'}')) => Format::Json { compression, array: false },
+        (Some(b'['), None | Some(b'{' | b'[' | b']')) => Format::Json { compression, array: true },
         _ => Format::Xml { compression, encoding: sniff_encoding(first) },
     }
 }
@@ -501,6 +504,12 @@ mod tests {
         let none = Compression::None;
         assert_eq!(content_format(b"{\"a\":1}", none), Format::Json { compression: none, array: false });
         assert_eq!(content_format(b"\xEF\xBB\xBF \r\n\t[", none), Format::Json { compression: none, array: true });
+        assert_eq!(content_format(b"[\n {", none), Format::Json { compression: none, array: true });
+        assert_eq!(content_format(b"[]", none), Format::Json { compression: none, array: true });
+        assert_eq!(content_format(b"{ }", none), Format::Json { compression: none, array: false });
+        assert_eq!(content_format(b"[2021-04-28 20:11:34] <Event", none).name(), "xml");
+        assert_eq!(content_format(b"[INFO] <Event", none).name(), "xml");
+        assert_eq!(content_format(b"{<Event", none).name(), "xml");
         assert_eq!(content_format(b"\xEF\xBB\xBF<Event", none).name(), "xml");
         assert_eq!(content_format(b"  ", none).name(), "xml");
         assert_eq!(content_format(b"\x0c{", none).name(), "xml");

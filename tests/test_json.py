@@ -270,3 +270,15 @@ def test_units_scanned_apart_and_merged(tmp_path: Path) -> None:
     assert list(result) == list(local)
     assert figures(result) == figures(local) == figures(reference.scan_bytes(path.read_bytes()))
     assert result.stats.json_events == local.stats.json_events
+
+
+def test_text_logs_opening_with_a_bracket_stay_text() -> None:
+    event = xml_log([EV])
+    for prefix in (b"[2021-04-28 20:11:34] ", b"[INFO] ", b"{note} "):
+        core = sysmon_hunt.scan(io.BytesIO(prefix + event))
+        oracle = reference.scan_bytes(prefix + event)
+        assert core.stats.inputs[0].format == oracle.stats.inputs[0].format == "xml"
+        assert len(core) == len(oracle) == 1
+    for data in (b"[", b"[ ]", b"{ }", b' {"a"'):
+        assert sysmon_hunt.scan(io.BytesIO(data)).stats.inputs[0].format == "json"
+        assert reference.scan_bytes(data).stats.inputs[0].format == "json"

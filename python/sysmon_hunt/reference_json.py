@@ -41,10 +41,12 @@ def json_layout(decoded: bytes) -> Optional[bool]:
     head = decoded[:JSON_SNIFF_LEN]
     if head.startswith(UTF8_BOM):
         head = head[len(UTF8_BOM):]
-    stripped = head.lstrip(JSON_SPACE)
-    if stripped.startswith(b"{"):
+    tokens = bytes(b for b in head if b not in JSON_SPACE)[:2]
+    # The next token must fit a log of records, so that a text log opening
+    # with `[2021-04-28 ...]` or `[INFO]` stays text.
+    if tokens[:1] == b"{" and tokens[1:2] in (b"", b'"', b"}"):
         return False
-    if stripped.startswith(b"["):
+    if tokens[:1] == b"[" and tokens[1:2] in (b"", b"{", b"[", b"]"):
         return True
     return None
 
