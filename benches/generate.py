@@ -768,6 +768,9 @@ def main(argv=None) -> int:
     enc.add_argument("--utf16be", action="store_true", help="UTF-16BE with BOM")
     enc.add_argument("--bom", action="store_true", help="UTF-8 with BOM")
     ap.add_argument("--gzip", action="store_true", help="gzip the output (mtime 0, no name)")
+    ap.add_argument("--json", choices=("evtx", "ecs", "nxlog", "splunk"), default=None,
+                    help="write the same events as NDJSON records of this shape (benches/to_json.py); "
+                         "--size counts the XML")
     ap.add_argument("--groups", type=int, default=10000,
                     help="--kind dense: number of distinct Telegram groups (default 10000)")
     args = ap.parse_args(argv)
@@ -800,6 +803,9 @@ def main(argv=None) -> int:
         ngroups = max(1, args.groups)
         dense_groups = [None] * ngroups
 
+    if args.json and (args.layout != "line" or wide or args.gzip):
+        ap.error("--json needs the line layout, UTF-8 and no --gzip")
+    json_output, args.output = args.output, (args.output + ".xml.tmp" if args.json else args.output)
     t0 = time.perf_counter()
     raw = open(args.output, "wb")
     out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) if args.gzip else raw
@@ -857,6 +863,14 @@ def main(argv=None) -> int:
     if out is not raw:
         out.close()
     raw.close()
+    if args.json:
+        import os
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import to_json
+
+        to_json.convert(args.output, json_output, args.json)
+        os.unlink(args.output)
+        args.output = json_output
     dt = time.perf_counter() - t0
 
     if args.kind == "sample":

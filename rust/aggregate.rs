@@ -96,6 +96,10 @@ pub struct Hit {
 pub struct Partial {
     pub events: u64,
     pub malformed: u64,
+    /// JSON records read (non-blank lines, array elements).
+    pub json_records: u64,
+    /// JSON records recognised as Windows events, among those parsed (see `crate::json`).
+    pub json_events: u64,
     pub examples: Vec<MalformedEvent>,
     /// Streams that broke off, by file: a file has at most one, since its
     /// stream ends there.
@@ -137,6 +141,8 @@ impl Partial {
     pub fn merge(&mut self, other: Partial) {
         self.events = self.events.saturating_add(other.events);
         self.malformed = self.malformed.saturating_add(other.malformed);
+        self.json_records = self.json_records.saturating_add(other.json_records);
+        self.json_events = self.json_events.saturating_add(other.json_events);
         self.examples.extend(other.examples);
         self.examples.sort_by_key(|e| (e.file_index, e.offset));
         self.examples.truncate(MAX_MALFORMED_EXAMPLES);

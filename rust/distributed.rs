@@ -107,7 +107,7 @@ pub fn scan_range(
 /// Leads every serialized partial: what the bytes are and the layout's
 /// version, so that bytes from another version of the core are refused
 /// rather than misread.
-const PARTIAL_HEADER: &[u8] = b"sysmon-hunt partial v3\n";
+const PARTIAL_HEADER: &[u8] = b"sysmon-hunt partial v4\n";
 
 /// A partial result as compact bytes (postcard).
 pub fn partial_to_bytes(partial: &Partial) -> Vec<u8> {

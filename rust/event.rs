@@ -79,14 +79,24 @@ pub(crate) fn check_event(
         return Ok(());
     }
     parse_event(&buffer[start..end], &context.table, values)?;
-    let detection = context.detection;
+    if count_event(context.detection, values, partial) {
+        Ok(())
+    } else {
+        Err("matching event has no valid TimeCreated/@SystemTime")
+    }
+}
+
+/// Judges one event's values and adds a hit to `partial`; whatever the
+/// input format, this is where an event counts. `false`: the event matches
+/// but has no usable time, so it is malformed (the caller says why).
+pub(crate) fn count_event(detection: &CompiledDetection, values: &EventValues, partial: &mut Partial) -> bool {
     match detection.judge(values) {
-        Verdict::NoMatch | Verdict::MissingByField => Ok(()),
-        Verdict::NoTime => Err("matching event has no valid TimeCreated/@SystemTime"),
+        Verdict::NoMatch | Verdict::MissingByField => true,
+        Verdict::NoTime => false,
         Verdict::Hit(time) => {
             let distinct = detection.distinct_value(values);
             partial.add_hit(detection.by_field_values(values).map(Option::unwrap_or_default), time, distinct);
-            Ok(())
+            true
         }
     }
 }

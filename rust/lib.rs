@@ -58,6 +58,8 @@ mod event;
 mod evtx;
 mod framer;
 mod input;
+mod json;
+mod json_shapes;
 mod matcher;
 mod output;
 mod parser;

@@ -15,6 +15,9 @@ pub struct ScanOutput {
     pub bytes: u64,
     pub events: u64,
     pub malformed: u64,
+    /// JSON records read, and those recognised as Windows events (see `crate::json`).
+    pub json_records: u64,
+    pub json_events: u64,
     /// The first few malformed events, by (input, offset); `input` indexes
     /// `inputs`.
     pub malformed_examples: Vec<MalformedEvent>,
@@ -78,6 +81,8 @@ impl ScanOutput {
             bytes: inputs.iter().map(|i| i.bytes).sum(),
             events: merged.events,
             malformed: merged.malformed,
+            json_records: merged.json_records,
+            json_events: merged.json_events,
             malformed_examples,
             files_skipped: inputs.len() - input_of.len(),
             inputs,

@@ -94,6 +94,19 @@ impl EventValues {
         self.slots.resize(slots, Slot::Missing);
     }
 
+    /// Starts an event of `slots` values, all missing, for a reader other
+    /// than [`parse_event`] (a JSON record, see `crate::json_shapes`).
+    pub fn begin(&mut self, slots: usize) {
+        self.reset(slots);
+    }
+
+    /// Gives `slot` the value `value` (the reader decides which occurrence counts).
+    pub fn set(&mut self, slot: usize, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(value);
+        self.slots[slot] = Slot::Value { start, end: self.text.len() };
+    }
+
     fn is_missing(&self, slot: usize) -> bool {
         self.slots[slot] == Slot::Missing
     }

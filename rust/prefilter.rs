@@ -134,6 +134,18 @@ impl Prefilter {
         literal.is_in(text) && self.more_literals.iter().all(|more| contains_ignore_ascii_case(text, more))
     }
 
+    /// Whether `text`, taken as it is (nothing decoded), holds every
+    /// literal; `true` when the prefilter is off.
+    pub fn contains_literals(&self, text: &[u8]) -> bool {
+        self.literal.as_ref().is_none_or(|literal| self.holds_literals(literal, text))
+    }
+
+    /// The literals every matching event holds (lowercase); empty when the
+    /// prefilter is off.
+    pub fn literals(&self) -> impl Iterator<Item = &[u8]> {
+        self.literal.iter().map(|l| l.needle.as_slice()).chain(self.more_literals.iter().map(Vec::as_slice))
+    }
+
     /// Whether the event whose raw bytes are `event` could match. `false`
     /// only when it certainly cannot. `scratch` holds decoded text.
     pub fn may_match(&self, event: &[u8], scratch: &mut Vec<u8>) -> bool {

@@ -310,6 +310,8 @@ fn to_python_result(py: Python<'_>, output: ScanOutput, config: &ScanConfig) -> 
     stats.set_item("malformed_examples", PyTuple::new(py, examples)?)?;
     stats.set_item("inputs", PyTuple::new(py, inputs)?)?;
     stats.set_item("files_skipped", output.files_skipped)?;
+    stats.set_item("json_records", output.json_records)?;
+    stats.set_item("json_events", output.json_events)?;
     let stats = results.getattr("ScanStats")?.call((), Some(&stats))?;
 
     let options = PyDict::new(py);

@@ -76,6 +76,9 @@ pub fn scan_one_unit(
     let mut partial = Partial::default();
     let result = if source.is_evtx() {
         scan_evtx_unit(context, scratch, source, unit, progress, cancel, &mut partial)
+    } else if let Some(array) = source.json_array() {
+        let reader = source.open_at(unit.start.saturating_sub(1), progress)?;
+        crate::json::scan_json_unit(context, scratch, reader, unit, array, chunk_size, cancel, &mut partial)
     } else {
         let reader = source.open_at(unit.start, progress)?;
         let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };

@@ -51,6 +51,9 @@ pub enum Format {
     Xml { compression: Compression, encoding: Encoding },
     /// A binary Windows event log (`ElfFile\0`), uncompressed.
     Evtx,
+    /// UTF-8 JSON records (see [`crate::json`]): one object per line
+    /// (NDJSON), or the elements of top-level arrays when `array`.
+    Json { compression: Compression, array: bool },
 }
 
 impl Format {
@@ -60,6 +63,9 @@ impl Format {
         use Encoding as E;
         match *self {
             Format::Evtx => "evtx",
+            Format::Json { compression: C::None, .. } => "json",
+            Format::Json { compression: C::Gzip, .. } => "gzip+json",
+            Format::Json { compression: C::Zstd, .. } => "zstd+json",
             Format::Xml { compression, encoding } => match (compression, encoding) {
                 (C::None, E::Utf8) => "xml",
                 (C::None, E::Utf16 { big_endian: false, .. }) => "xml-utf16le",
@@ -115,6 +121,9 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 /// Enough for every magic number and the first two bytes after them.
 const SNIFF_LEN: usize = 8;
+/// How far into the decoded text a JSON input's first `{` or `[` may lie
+/// (after a BOM and white space); further than this, the input is text.
+const JSON_SNIFF_LEN: usize = 4096;
 
 /// Decides the encoding from the first two decoded bytes: BOM first, then
 /// XML 1.0 Appendix F autodetection of BOM-less UTF-16 (`<` as `3C 00` or
@@ -191,17 +200,18 @@ impl Source {
 
     /// Sniffs a text input whose first bytes are `head`; `rest` is the
     /// whole input again, decompressed to sniff the start of its content.
-    fn sniff_text(path: &Path, head: Vec<u8>, rest: impl Read + Send) -> Result<Format> {
+    fn sniff_text(path: &Path, head: Vec<u8>, mut rest: impl Read + Send) -> Result<Format> {
         let compression = sniff_compression(&head);
         if compression == Compression::None {
-            return Ok(Format::Xml { compression, encoding: sniff_encoding(&head) });
+            let first = read_prefix(&mut rest, JSON_SNIFF_LEN).map_err(|e| Error::io(path, Some(0), e))?;
+            return Ok(content_format(&first, compression));
         }
         let mut decoder = decompress(rest, compression).map_err(|e| Error::io(path, Some(0), e))?;
         // A stream too damaged to yield its first bytes is sniffed as what it
         // yielded (nothing: UTF-8); the scan then reports the damage.
-        let first = read_prefix(&mut decoder, SNIFF_LEN).unwrap_or_default();
+        let first = read_prefix(&mut decoder, JSON_SNIFF_LEN).unwrap_or_default();
         Self::check_not_evtx(path, &first)?;
-        Ok(Format::Xml { compression, encoding: sniff_encoding(&first) })
+        Ok(content_format(&first, compression))
     }
 
     /// Refuses compressed EVTX: as text it would give zero events.
@@ -223,7 +233,13 @@ impl Source {
         let path = PathBuf::from(name);
         let count = Arc::new(AtomicU64::new(0));
         let mut counted = CountingReader::new(stream, count.clone());
-        let head = read_prefix(&mut counted, SNIFF_LEN).map_err(|e| Error::io(&path, Some(0), e))?;
+        let mut head = read_prefix(&mut counted, SNIFF_LEN).map_err(|e| Error::io(&path, Some(0), e))?;
+        if sniff_compression(&head) == Compression::None && !head.starts_with(EVTX_MAGIC) {
+            // Plain text: enough to find a JSON input's first `{` or `[`.
+            let more =
+                read_prefix(&mut counted, JSON_SNIFF_LEN - head.len()).map_err(|e| Error::io(&path, Some(0), e))?;
+            head.extend_from_slice(&more);
+        }
         let (format, body) = if head.starts_with(EVTX_MAGIC) {
             let mut spool = tempfile::tempfile().map_err(|e| Error::io(&path, None, e))?;
             io::copy(&mut io::Cursor::new(head).chain(&mut counted), &mut spool)
@@ -235,16 +251,15 @@ impl Source {
             let compression = sniff_compression(&head);
             let rejoined = io::Cursor::new(head.clone()).chain(counted);
             if compression == Compression::None {
-                let encoding = sniff_encoding(&head);
-                (Format::Xml { compression, encoding }, StreamBody::Decoded(Box::new(rejoined)))
+                (content_format(&head, compression), StreamBody::Decoded(Box::new(rejoined)))
             } else {
                 let mut decoded = decompress(rejoined, compression).map_err(|e| Error::io(&path, Some(0), e))?;
-                let first = read_prefix(&mut decoded, SNIFF_LEN).unwrap_or_default();
+                let first = read_prefix(&mut decoded, JSON_SNIFF_LEN).unwrap_or_default();
                 Self::check_not_evtx(&path, &first)?;
-                let encoding = sniff_encoding(&first);
+                let format = content_format(&first, compression);
                 // The decoded bytes taken to sniff go back in front.
                 let body = StreamBody::Decoded(Box::new(io::Cursor::new(first).chain(decoded)));
-                (Format::Xml { compression, encoding }, body)
+                (format, body)
             }
         };
         let size = count.load(Ordering::Relaxed);
@@ -268,8 +283,25 @@ impl Source {
         self.stream.is_none()
             && matches!(
                 self.format,
-                Format::Evtx | Format::Xml { compression: Compression::None, encoding: Encoding::Utf8 }
+                Format::Evtx
+                    | Format::Xml { compression: Compression::None, encoding: Encoding::Utf8 }
+                    | Format::Json { compression: Compression::None, array: false }
             )
+    }
+
+    /// For a JSON input, whether its records are array elements (else lines).
+    pub fn json_array(&self) -> Option<bool> {
+        match self.format {
+            Format::Json { array, .. } => Some(array),
+            _ => None,
+        }
+    }
+
+    fn compression(&self) -> Compression {
+        match self.format {
+            Format::Xml { compression, .. } | Format::Json { compression, .. } => compression,
+            Format::Evtx => Compression::None,
+        }
     }
 
     pub fn is_evtx(&self) -> bool {
@@ -301,8 +333,15 @@ impl Source {
     /// splittable sources). Bytes read from disk are added to `progress`.
     pub fn open_at(&self, offset: u64, progress: Option<&Arc<Progress>>) -> Result<Box<dyn Read + Send>> {
         let path = &self.path;
-        let Format::Xml { compression, encoding } = self.format else {
-            return Err(Error::Unsupported { path: path.clone(), what: "EVTX inputs are read with the EVTX reader" });
+        let (compression, encoding) = match self.format {
+            Format::Xml { compression, encoding } => (compression, encoding),
+            Format::Json { compression, .. } => (compression, Encoding::Utf8),
+            Format::Evtx => {
+                return Err(Error::Unsupported {
+                    path: path.clone(),
+                    what: "EVTX inputs are read with the EVTX reader",
+                })
+            }
         };
         let mut decoded: Box<dyn Read + Send> = if let Some(slot) = &self.stream {
             let StreamBody::Decoded(stream) = self.take_stream(slot)? else {
@@ -339,7 +378,7 @@ impl Source {
     /// Whether a failed read means damaged input (a corrupt or truncated
     /// compressed stream) rather than a failing device.
     pub fn is_damage(&self, error: &io::Error) -> bool {
-        let compressed = matches!(self.format, Format::Xml { compression: Compression::Gzip | Compression::Zstd, .. });
+        let compressed = self.compression() != Compression::None;
         let reader_failed = error.get_ref().is_some_and(|inner| inner.is::<ReaderFailed>());
         compressed
             && !reader_failed
@@ -357,6 +396,21 @@ impl Source {
         } else {
             Error::io(&self.path, Some(offset), error)
         }
+    }
+}
+
+/// What decoded text whose first bytes are `first` holds: JSON when its
+/// first byte after a UTF-8 BOM and JSON white space is `{` (NDJSON) or `[`
+/// (arrays), else text that may hold XML events. The next token must fit a
+/// log of records too (`"` or `}` after `{`; `{`, `[` or `]` after `[`), so
+/// that a text log opening with `[2021-04-28 ...]` or `[INFO]` stays text.
+fn content_format(first: &[u8], compression: Compression) -> Format {
+    let text = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
+    let mut tokens = text.iter().filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+    match (tokens.next(), tokens.next()) {
+        (Some(b'{'), None | Some(b'"' | b'}')) => Format::Json { compression, array: false },
+        (Some(b'['), None | Some(b'{' | b'[' | b']')) => Format::Json { compression, array: true },
+        _ => Format::Xml { compression, encoding: sniff_encoding(first) },
     }
 }
 
@@ -409,6 +463,24 @@ mod tests {
         assert_eq!(sniff_compression(b"\x1f\x8b\x08"), Compression::Gzip);
         assert_eq!(sniff_compression(b"\x28\xb5\x2f\xfd"), Compression::Zstd);
         assert_eq!(sniff_compression(b"\x28\xb5"), Compression::None);
+    }
+
+    #[test]
+    fn json_is_sniffed_after_bom_and_white_space() {
+        let none = Compression::None;
+        assert_eq!(content_format(b"{\"a\":1}", none), Format::Json { compression: none, array: false });
+        assert_eq!(content_format(b"\xEF\xBB\xBF \r\n\t[", none), Format::Json { compression: none, array: true });
+        assert_eq!(content_format(b"[\n {", none), Format::Json { compression: none, array: true });
+        assert_eq!(content_format(b"[]", none), Format::Json { compression: none, array: true });
+        assert_eq!(content_format(b"{ }", none), Format::Json { compression: none, array: false });
+        assert_eq!(content_format(b"[2021-04-28 20:11:34] <Event", none).name(), "xml");
+        assert_eq!(content_format(b"[INFO] <Event", none).name(), "xml");
+        assert_eq!(content_format(b"{<Event", none).name(), "xml");
+        assert_eq!(content_format(b"\xEF\xBB\xBF<Event", none).name(), "xml");
+        assert_eq!(content_format(b"  ", none).name(), "xml");
+        assert_eq!(content_format(b"\x0c{", none).name(), "xml");
+        assert_eq!(content_format(b"[", Compression::Zstd).name(), "zstd+json");
+        assert_eq!(content_format(b"{", Compression::Gzip).name(), "gzip+json");
     }
 
     #[test]

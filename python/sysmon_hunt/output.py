@@ -156,6 +156,10 @@ def summary(prog: str, result: ScanResult, elapsed: float, rules: bool = False) 
         _plural(s.files, "file"),
         "%d bytes" % s.bytes,
         _plural(s.events, "event"),
+    ]
+    if s.json_records:
+        parts.append("%d JSON records (%d read as Windows events)" % (s.json_records, s.json_events))
+    parts += [
         "%d malformed" % s.malformed,
         _plural(len(result), "hit"),
     ]

@@ -52,7 +52,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 from xml.parsers import expat
 
-from . import exclusions
+from . import exclusions, reference_json
 from ._request import InputArg
 from .detection import ByArg, by_field_names
 from .results import (
@@ -563,6 +563,8 @@ class Scan:
         self.inputs: List[InputStats] = []
         self.events = 0
         self.malformed = 0
+        self.json_records = 0  # JSON inputs: see reference_json.py
+        self.json_events = 0
         self.examples: List[MalformedEvent] = []
         self.groups: Dict[Key, Group] = {}
 
@@ -614,6 +616,12 @@ class Scan:
         decoded = decode_input(raw)
         self.files += 1
         self.bytes += len(raw)
+        json_array = reference_json.json_layout(decoded.data) if decoded.format.endswith("xml") else None
+        if json_array is not None:
+            json_format = decoded.format[: -len("xml")] + "json"
+            self.inputs.append(InputStats(path, json_format, len(raw), None, decoded.damaged_at, decoded.damage))
+            reference_json.scan_json(self, path, decoded.data, json_array)
+            return
         self.inputs.append(InputStats(path, decoded.format, len(raw), None, decoded.damaged_at, decoded.damage))
         for framed in frame(decoded.data):
             self.add_event(path, framed)
@@ -636,6 +644,8 @@ class Scan:
             excluded=excluded,
             inputs=tuple(self.inputs),
             files_skipped=sum(1 for i in self.inputs if i.skipped is not None),
+            json_records=self.json_records,
+            json_events=self.json_events,
         )
         return ScanResult(hits, stats, by_fields=self.by_fields, users=users)
 

@@ -106,6 +106,11 @@ class ScanStats(NamedTuple):
     inputs: Tuple[InputStats, ...] = ()
     #: Files found in directories and not scanned (listed in `inputs`).
     files_skipped: int = 0
+    #: JSON records read (non-blank lines, array elements), see docs/json.md.
+    json_records: int = 0
+    #: JSON records recognised as Windows events. The core counts them among
+    #: the records that could match (a lower bound); the reference, exactly.
+    json_events: int = 0
 
 
 class ScanResult(Sequence[Hit]):
