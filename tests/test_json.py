@@ -255,17 +255,18 @@ def test_otrf_unchanged(corpus_dir: Path, tmp_path: Path) -> None:
 
 def test_units_scanned_apart_and_merged(tmp_path: Path) -> None:
     """NDJSON cut into byte ranges (as Dask units are) gives the local scan's result."""
-    from sysmon_hunt import _native, _result_from_native
+    from sysmon_hunt import _native
 
     lines = [c[1] for c in CASES] * 3
     path = tmp_path / "units.ndjson"
     path.write_bytes(("\n".join(lines) + "\n").encode())
-    ((_, size, ranges, fmt, _),) = _native.plan_path(str(path), 500)
-    assert fmt == "json" and len(ranges) > 10
+    (planned,) = _native.plan_path(str(path), 500)
+    assert planned.format == "json" and len(planned.ranges) > 10
+    config = _native.ScanConfig(chunk_size=64)
     merged = _native.Partial()
-    for start, owned_len in ranges:
-        merged.merge(_native.Partial(_native.scan_range(str(path), 0, start, owned_len, chunk_size=64).to_bytes()))
-    result = _result_from_native(merged.finish([str(path)], [size], [fmt]))
+    for start, owned_len in planned.ranges:
+        merged.merge(_native.Partial(_native.scan_range(str(path), 0, start, owned_len, config).to_bytes()))
+    result = merged.finish([planned], config)
     local = sysmon_hunt.scan(str(path))
     assert list(result) == list(local)
     assert figures(result) == figures(local) == figures(reference.scan_bytes(path.read_bytes()))
