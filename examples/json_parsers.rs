@@ -6,9 +6,8 @@
 
 use std::time::Instant;
 
-use sysmon_hunt::detection::Detection;
-use sysmon_hunt::json_shapes::{read_record, JsonTable};
-use sysmon_hunt::parser::EventValues;
+use sysmon_hunt::pieces::{read_record, EventValues, JsonTable};
+use sysmon_hunt::Detection;
 
 /// A way of parsing one record: whether it is valid.
 type Parse<'a> = Box<dyn FnMut(&[u8]) -> bool + 'a>;

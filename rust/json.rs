@@ -497,7 +497,7 @@ mod tests {
 
     fn scan(input: &[u8], array: bool, chunk_size: usize) -> Partial {
         let compiled = Detection::telegram_downloads().compile();
-        let context = Matcher::new(&compiled);
+        let context = ScanContext::new(&compiled);
         let mut partial = Partial::default();
         let unit = Unit { file_index: 0, start: 0, owned_len: u64::MAX };
         let cancel = AtomicBool::new(false);

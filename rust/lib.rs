@@ -92,6 +92,7 @@ pub mod pieces {
     pub use crate::detection::CompiledDetection;
     pub use crate::event::ScanContext;
     pub use crate::framer::{count_starts, is_start_delimiter, Framer, StartSearch, END};
+    pub use crate::json_shapes::{read_record, JsonTable};
     pub use crate::matcher::Verdict;
     pub use crate::parser::{parse_event, EventValues, FieldTable};
     pub use crate::prefilter::Prefilter;
