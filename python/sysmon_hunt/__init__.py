@@ -47,7 +47,7 @@ __all__ = [
     "COLUMNS",
 ]
 
-__version__ = "0.1.0"
+__version__: str = _native.__version__  # Cargo.toml's version, the only one
 
 PathArg = Union[str, "os.PathLike[str]"]
 #: A path, or a binary file object (anything with ``read(n) -> bytes``).

@@ -30,6 +30,9 @@ def scan(
 def by_fields(by: Optional[List[str]] = None) -> List[str]:
     """The by-fields of the built-in detection, or `by` checked (ValueError if bad)."""
 
+#: The crate version (Cargo.toml), which the wheel metadata also carries.
+__version__: str
+
 #: The owned_len of a unit that is a whole file (2**64 - 1).
 WHOLE_FILE: int
 
