@@ -20,13 +20,14 @@
 # and crates.io, and Debian's `musl` package (its loader is what auditwheel
 # and the load check below resolve the musl wheel's libc against).
 # Environment: PROFILE (cargo profile, default release: what users get),
-# SMOKE_PYTHONS (default "python3.9 python3.13"), SKIP_SDIST_INSTALL=1.
+# SMOKE_PYTHONS (Python versions to install the wheels into, default
+# "3.9 3.13": the oldest supported and a current one), SKIP_SDIST_INSTALL=1.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROFILE=${PROFILE:-release}
-SMOKE_PYTHONS=${SMOKE_PYTHONS:-"python3.9 python3.13"}
+SMOKE_PYTHONS=${SMOKE_PYTHONS:-"3.9 3.13"}
 PYTHON=${PYTHON:-python3}
 DIST=dist
 WORK=target/build-wheels  # venvs and scratch files (git-ignored)
@@ -131,14 +132,17 @@ for whl in "$DIST"/*.whl; do
     [[ "$name" == "sysmon_hunt-$VERSION-cp39-abi3-"*"$want"* ]] || fail "$name: not an abi3 $want wheel"
     echo "--- $name"
     auditwheel show "${ldpaths[@]}" "$whl" 2>&1 | grep -v "^$" | grep -v "musl libc version"
-    auditwheel show --json "${ldpaths[@]}" "$whl" 2>/dev/null | python -c '
+    auditwheel show --json "${ldpaths[@]}" "$whl" 2>/dev/null >"$WORK/auditwheel.json"
+    python - "$WORK/auditwheel.json" "$want" <<'EOF'
 import json, sys
-report, want = json.load(sys.stdin), sys.argv[1]
+
+report, want = json.load(open(sys.argv[1])), sys.argv[2]
+# overall: libraries and symbols together; sym: the versioned symbols alone.
 for key in ("overall_tag", "sym_tag"):
     if report[key] != want:
         sys.exit(f"FAIL: auditwheel {key} is {report[key]}, the wheel says {want}")
-print(f"OK: auditwheel agrees: {want} (symbols: {report[\"sym_tag\"]})")
-' "$want"
+print(f"OK: auditwheel agrees, libraries and symbols: {want}")
+EOF
     # The C code (zstd) must come from zig's clang, not the host's gcc, whose
     # objects could need a newer glibc than the tag allows.
     python - "$whl" <<'EOF'
@@ -202,12 +206,36 @@ got = (sysmon_hunt.__version__, importlib.metadata.version("sysmon-hunt"))
 assert got == (want, want), got
 assert sysmon_hunt._native.__file__.startswith(sys.prefix), sysmon_hunt._native.__file__
 ' "$VERSION" || fail "versions disagree in $venv"
-        "$venv/bin/sysmon-hunt" scan --sample >"$venv/sample.out" ||
-            fail "sysmon-hunt scan --sample exited $? in $venv"
-        echo "OK: $("$venv/bin/python" -V), $got, scan --sample:"
-        sed 's/^/    /' "$venv/sample.out"
+        # Exit 0: hits found (grep's convention); the summary goes to stderr.
+        "$venv/bin/sysmon-hunt" scan --sample >"$venv/sample.csv" 2>"$venv/sample.err" ||
+            fail "sysmon-hunt scan --sample exited $? in $venv: $(cat "$venv/sample.err")"
+        rows=$(($(wc -l <"$venv/sample.csv") - 1))
+        [ "$rows" -gt 0 ] || fail "scan --sample found no hits in $venv"
+        echo "OK: $("$venv/bin/python" -V), $got; scan --sample: exit 0, $rows hit rows;" \
+            "$(head -1 "$venv/sample.err")"
     )
 }
+
+# The interpreter for Python version $1: pythonX.Y on PATH, else pyenv's.
+find_python() {
+    local candidate
+    for candidate in "python$1" "${PYENV_ROOT:-$HOME/.pyenv}/versions/$1".*/bin/"python$1"; do
+        if "$candidate" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+SMOKE=()
+for version in $SMOKE_PYTHONS; do
+    if py=$(find_python "$version"); then
+        SMOKE+=("$py")
+    else
+        echo "note: no Python $version found; not installing the wheels into it"
+    fi
+done
+[ "${#SMOKE[@]}" -gt 0 ] || SMOKE=("$(command -v "$PYTHON")")
 
 HOST_LIBC=$("$PYTHON" -c 'import platform; print(platform.libc_ver()[0] or "musl")')
 step "install each wheel into fresh venvs (host libc: $HOST_LIBC)"
@@ -219,13 +247,10 @@ for whl in "$DIST"/*.whl; do
         echo "SKIP: $name cannot be installed on a $HOST_LIBC host (checked by tags and load above)"
         continue
     fi
-    for py in $SMOKE_PYTHONS; do
-        if ! "$py" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
-            echo "SKIP: $py not available"
-            continue
-        fi
+    for py in "${SMOKE[@]}"; do
         echo "--- $name on $py"
-        smoke "$py" "$WORK/venv-$py-${name%%-cp39*}-$RANDOM" "$whl"
+        tag=${name##*-abi3-}
+        smoke "$py" "$WORK/venv-$(basename "$py")-${tag%.whl}" "$whl"
         ran=$((ran + 1))
     done
 done
