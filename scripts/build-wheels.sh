@@ -98,14 +98,18 @@ EOF
 
 # --- wheels -----------------------------------------------------------------
 step "manylinux2014 wheel (glibc 2.17, zig)"
+start=$SECONDS
 maturin build --profile "$PROFILE" --zig --compatibility manylinux2014 -i "$PYTHON" -o "$DIST"
+echo "built in $((SECONDS - start)) s"
 
 step "musllinux_1_2 wheel (zig)"
 if ! rustup target list --installed | grep -qx "$MUSL_TARGET"; then
     rustup target add "$MUSL_TARGET" || fail "rustup target add $MUSL_TARGET"
 fi
+start=$SECONDS
 maturin build --profile "$PROFILE" --zig --target "$MUSL_TARGET" --compatibility musllinux_1_2 \
     -i "$PYTHON" -o "$WORK/musl-raw"
+echo "built in $((SECONDS - start)) s"
 # zig links musl's libc by the name `libc.so`; musl's loader resolves that
 # name to itself, but the musllinux policy (auditwheel) allows only musl's
 # installed name, libc.musl-x86_64.so.1, which is what a wheel built on
@@ -258,7 +262,11 @@ done
 
 if [ "${SKIP_SDIST_INSTALL:-0}" != 1 ]; then
     step "install the sdist into a fresh venv (builds from scratch, profile release)"
+    start=$SECONDS
     smoke "$PYTHON" "$WORK/venv-sdist" "$SDIST"
+    # pip built this wheel here from the sdist: a plain linux tag says so.
+    echo "pip built and installed it in $((SECONDS - start)) s:" \
+        "$(grep -h '^Tag:' "$WORK"/venv-sdist/lib/python*/site-packages/sysmon_hunt-*.dist-info/WHEEL)"
 fi
 
 step "dist/"
