@@ -507,5 +507,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("MAX_MALFORMED_EXAMPLES", MAX_MALFORMED_EXAMPLES)?;
     module.add("WHOLE_FILE", distributed::WHOLE_FILE)?;
     module.add("ScanError", module.py().get_type::<ScanError>())?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

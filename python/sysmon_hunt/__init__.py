@@ -46,7 +46,7 @@ __all__ = [
     "PathArg",
 ]
 
-__version__ = "0.1.0"
+__version__: str = _native.__version__  # Cargo.toml's version, the only one
 
 Rule = exclusions.Rule
 Progress = Callable[[int, int], object]

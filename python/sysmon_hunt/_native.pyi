@@ -7,6 +7,9 @@ from .results import ScanResult
 class ScanError(Exception):
     """A scan failed: a corrupt input or an internal error."""
 
+#: The crate version (Cargo.toml), which the wheel metadata also carries.
+__version__: str
+
 #: Constants the core and Python share, defined once in the core.
 BY_V1: Tuple[str, ...]
 BY_V3: Tuple[str, ...]

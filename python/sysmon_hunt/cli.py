@@ -65,12 +65,11 @@ def _threads(text: str) -> int:
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    # The native module's (Cargo.toml's) version: right even in a checkout
+    # whose installed metadata is stale or missing.
+    from . import __version__
 
-        return version("sysmon-hunt")
-    except Exception:  # not installed (running from a checkout)
-        return "unknown"
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
