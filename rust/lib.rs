@@ -52,6 +52,7 @@ pub mod detection;
 pub mod distributed;
 pub mod error;
 pub mod evtx;
+pub mod evtx_prefilter;
 pub mod framer;
 pub mod input;
 pub mod matcher;

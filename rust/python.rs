@@ -200,7 +200,7 @@ fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, Stats
     (hits, (output.files, output.bytes, output.events, output.malformed, examples, inputs, output.files_skipped))
 }
 
-/// scan(inputs, threads, chunk_size, split_size, by=None, users=False, progress=None) -> (hits, stats)
+/// scan(inputs, threads, chunk_size, split_size, by=None, users=False, progress=None, evtx_prefilter=True) -> (hits, stats)
 ///
 /// `inputs` is a list of `str` paths (files, directories, `-` for stdin)
 /// and binary file objects; `by` a list of by-field names (None: v1).
@@ -210,7 +210,7 @@ fn output_tuples(output: ScanOutput, paths: &[PathBuf]) -> (Vec<HitTuple>, Stats
 /// events, malformed, [(path, offset, reason)], [(path, format, bytes,
 /// skipped, damage_offset, damage)], files_skipped)`.
 #[pyfunction]
-#[pyo3(signature = (inputs, threads=0, chunk_size=0, split_size=0, by=None, users=false, progress=None))]
+#[pyo3(signature = (inputs, threads=0, chunk_size=0, split_size=0, by=None, users=false, progress=None, evtx_prefilter=true))]
 #[allow(clippy::too_many_arguments)]
 fn scan(
     py: Python<'_>,
@@ -221,11 +221,13 @@ fn scan(
     by: Option<Vec<String>>,
     users: bool,
     progress: Option<Py<PyAny>>,
+    evtx_prefilter: bool,
 ) -> PyResult<(Vec<HitTuple>, StatsTuple)> {
     let inputs = inputs.iter().map(|item| to_input(py, item)).collect::<PyResult<Vec<_>>>()?;
     let detection = detection(by, users)?;
     let counter = progress.as_ref().map(|_| Arc::new(Progress::default()));
-    let options = ScanOptions { threads, chunk_size, split_size, progress: counter.clone() };
+    let options =
+        ScanOptions { threads, chunk_size, split_size, progress: counter.clone(), evtx_render_all: !evtx_prefilter };
     let reporting = progress.as_ref().zip(counter.as_deref());
     let output = run_detached(py, reporting, move |cancel| scan_inputs(inputs, &detection, &options, cancel))?;
     Ok(output_tuples(output, &[]))

@@ -29,6 +29,9 @@ pub struct ScanOptions {
     pub split_size: u64,
     /// Where to count the bytes read, for a progress display.
     pub progress: Option<Arc<Progress>>,
+    /// Render every EVTX record to XML (the full render path) instead of
+    /// only those the binary candidate test cannot rule out.
+    pub evtx_render_all: bool,
 }
 
 /// Big enough that a read's fixed cost vanishes; small enough to stay in L2/L3.
@@ -158,7 +161,10 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         progress.set_total(sources.iter().map(|s| s.size).sum());
     }
     let compiled = detection.compile();
-    let matcher = Matcher::new(&compiled);
+    let mut matcher = Matcher::new(&compiled);
+    if options.evtx_render_all {
+        matcher.evtx_prefilter = None;
+    }
 
     let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Partial> {
         let source = &sources[unit.file_index];

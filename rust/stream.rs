@@ -26,6 +26,8 @@ pub struct Matcher<'d> {
     pub table: FieldTable,
     pub framer: Framer,
     pub prefilter: Prefilter,
+    /// The binary candidate test of EVTX records; `None` renders every record.
+    pub evtx_prefilter: Option<crate::evtx_prefilter::EvtxPrefilter>,
 }
 
 impl<'d> Matcher<'d> {
@@ -35,6 +37,7 @@ impl<'d> Matcher<'d> {
             table: FieldTable::new(&detection.fields),
             framer: Framer::default(),
             prefilter: Prefilter::new(&detection.prefilter_literals),
+            evtx_prefilter: crate::evtx_prefilter::EvtxPrefilter::new(&detection.prefilter_literals),
         }
     }
 }
@@ -43,6 +46,8 @@ impl<'d> Matcher<'d> {
 pub struct Scratch {
     buffer: Vec<u8>,
     event: EventScratch,
+    /// For the EVTX candidate test.
+    pub(crate) evtx: crate::evtx_prefilter::EvtxScratch,
 }
 
 /// What checking one event reuses.
@@ -55,7 +60,7 @@ struct EventScratch {
 
 impl Scratch {
     pub fn new() -> Self {
-        Scratch { buffer: Vec::new(), event: EventScratch::default() }
+        Scratch { buffer: Vec::new(), event: EventScratch::default(), evtx: Default::default() }
     }
 }
 
@@ -128,7 +133,7 @@ fn scan_stream(
     partial: &mut Partial,
     report_at: Option<u64>,
 ) -> Result<(), ReadFailure> {
-    let Scratch { buffer: storage, event: event_scratch } = scratch;
+    let Scratch { buffer: storage, event: event_scratch, .. } = scratch;
     // `storage[..filled]` holds data; `buffer` is that view.
     let mut filled = 0usize;
     // Stream offset of buffer[0], relative to the unit's base.

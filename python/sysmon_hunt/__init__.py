@@ -96,6 +96,7 @@ def scan(
     exclude: Union[None, exclusions.RuleArg, Iterable[exclusions.RuleArg]] = None,
     users: bool = False,
     progress: Optional[Progress] = None,
+    evtx_prefilter: bool = True,
 ) -> ScanResult:
     """Run the detection over Sysmon logs: XML (UTF-8/UTF-16, plain, gzip or
     zstd) and binary EVTX, the format sniffed from the bytes.
@@ -113,7 +114,9 @@ def scan(
     values (`result.users`, needed by `result.risk_events()`).
     `progress(bytes_done, bytes_total)` is called about ten times a second
     while the scan runs, and once at the end; an exception it raises stops
-    the scan and propagates.
+    the scan and propagates. `evtx_prefilter=False` renders every EVTX
+    record to XML instead of only those whose bytes could match (the same
+    answer, slower; for comparison and debugging).
 
     Returns the hits ordered by their by-field values, with `.stats`. Raises
     `FileNotFoundError`/`PermissionError`/`OSError` for unreadable files
@@ -135,6 +138,7 @@ def scan(
         list(by_fields),
         bool(users),
         progress,
+        bool(evtx_prefilter),
     )
     return _result_from_native(native, by_fields, users, rules)
 

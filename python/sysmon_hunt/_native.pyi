@@ -19,6 +19,7 @@ def scan(
     by: Optional[List[str]] = None,
     users: bool = False,
     progress: Optional[Callable[[int, int], object]] = None,
+    evtx_prefilter: bool = True,
 ) -> Tuple[List[HitTuple], StatsTuple]:
     """`inputs`: paths (files, directories, "-" for stdin) and binary file
     objects. Hits as (by-field values, count, first_us, last_us, users),
