@@ -153,6 +153,17 @@ enum TemplateVerdict {
     Clear { literals: u32 },
 }
 
+/// A checked template instance.
+struct Instance {
+    /// Bit `i` set when literal `i` is in the text of its template or of a nested one.
+    in_templates: u32,
+    /// Where its values lie in the chunk.
+    values: (usize, usize),
+}
+
+/// Nested instances deeper than this are left to the crate (its own cap is 64).
+const MAX_NESTING: usize = 8;
+
 /// The binary candidate test of one detection.
 #[derive(Debug, Clone)]
 pub struct EvtxPrefilter {
@@ -165,6 +176,8 @@ pub struct EvtxScratch {
     templates: Vec<(u32, TemplateVerdict)>,
     stack: Vec<u8>,
     stripped: Vec<u8>,
+    /// (type, start, end) of the ANSI values of the record being tested.
+    ansi: Vec<(u8, usize, usize)>,
 }
 
 /// Little-endian reads that fail (`None`) past the end.
@@ -241,10 +254,36 @@ impl EvtxPrefilter {
     /// `Some(true)` when the record is ruled out; `None` or `Some(false)`
     /// when it must be rendered (unreadable here, or every literal found).
     fn try_rule_out(&self, data: &[u8], start: usize, end: usize, scratch: &mut EvtxScratch) -> Option<bool> {
-        // Rule 9: `[0x0f a b c] 0x0c` starts the single instance the crate
-        // recognizes (`single_instance_offset`).
-        let record = data.get(start..end)?;
-        let mut at = match record {
+        scratch.ansi.clear();
+        let stream = self.instance(data, start, end, 0, scratch)?;
+        // Nested values lie inside the values of the instance that holds
+        // them, so one search of the outer values covers them all.
+        let values = &data[stream.values.0..stream.values.1];
+        for (index, literal) in self.literals.iter().enumerate() {
+            if stream.in_templates & (1 << index) != 0 || literal.is_in(values, 2) {
+                continue;
+            }
+            if self.in_ansi_values(literal, data, scratch) {
+                continue;
+            }
+            // This literal is in no piece of the record.
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    /// Checks the single template instance `data[start..end]` and the
+    /// nested instances in its values (rules 3, 6, 9), noting the ANSI
+    /// values in `scratch`. `None` when anything is not as the search
+    /// assumes.
+    fn instance(&self, data: &[u8], start: usize, end: usize, depth: usize, scratch: &mut EvtxScratch) -> Option<Instance> {
+        if depth > MAX_NESTING {
+            return None;
+        }
+        // `[0x0f a b c] 0x0c`: the single instance the crate recognizes
+        // (`single_instance_offset`); any other shape is rendered.
+        let stream = data.get(start..end)?;
+        let mut at = match stream {
             [0x0f, _, _, _, 0x0c, _, ..] => start + 5,
             [0x0c, ..] => start + 1,
             _ => return None,
@@ -257,73 +296,49 @@ impl EvtxPrefilter {
             let body_size = u32_at(data, at + 20)? as usize;
             at = at.checked_add(TEMPLATE_HEADER_SIZE + body_size)?;
         }
-        let template = self.template(data, definition, scratch)?;
-        let TemplateVerdict::Clear { literals: in_template } = template else { return None };
-
+        let TemplateVerdict::Clear { literals: mut in_templates } = self.template(data, definition, scratch)? else {
+            return None;
+        };
         let count = u32_at(data, at)? as usize;
         let descriptors = at + 4;
         let values_start = descriptors.checked_add(count.checked_mul(4)?)?;
         let mut value_at = values_start;
-        let mut has_ansi = false;
         for i in 0..count {
             let size = u16_at(data, descriptors + 4 * i)? as usize;
             let kind = u8_at(data, descriptors + 4 * i + 2)?;
-            let value = data.get(value_at..value_at.checked_add(size)?)?;
-            if !value_is_plain(kind, value) {
-                return None;
+            let value_end = value_at.checked_add(size)?;
+            let value = data.get(value_at..value_end)?;
+            match kind {
+                // A nested instance (how Windows stores `EventData`): its
+                // elements are spliced in, checked like the record.
+                0x21 if size > 0 => in_templates |= self.instance(data, value_at, value_end, depth + 1, scratch)?.in_templates,
+                0x02 | 0x82 => scratch.ansi.push((kind, value_at, value_end)),
+                _ if value_is_plain(kind, value) => {}
+                _ => return None,
             }
-            has_ansi |= matches!(kind, 0x02 | 0x82);
-            value_at += size;
+            value_at = value_end;
         }
-        // Rule 9: after the instance, the end of the record or EOF
-        // (`ends_stream`; an instance read past the record is accepted).
+        // After the instance, the end of the stream or EOF (`ends_stream`;
+        // an instance read past the stream is accepted).
         if value_at < end && data[value_at] != 0x00 {
             return None;
         }
-        let values = &data[values_start..value_at];
-        for (index, literal) in self.literals.iter().enumerate() {
-            if in_template & (1 << index) != 0 || literal.is_in(values, 2) {
-                continue;
-            }
-            if has_ansi && self.in_ansi_values(literal, data, descriptors, values_start, count, scratch)? {
-                continue;
-            }
-            // This literal is in no piece of the record.
-            return Some(true);
-        }
-        Some(false)
+        Some(Instance { in_templates, values: (values_start, value_at) })
     }
 
-    /// Whether an ANSI value of the instance holds `literal` (rule 2).
-    fn in_ansi_values(
-        &self,
-        literal: &CaselessLiteral,
-        data: &[u8],
-        descriptors: usize,
-        values_start: usize,
-        count: usize,
-        scratch: &mut EvtxScratch,
-    ) -> Option<bool> {
-        let mut value_at = values_start;
-        for i in 0..count {
-            let size = u16_at(data, descriptors + 4 * i)? as usize;
-            let kind = u8_at(data, descriptors + 4 * i + 2)?;
-            let value = &data[value_at..value_at + size];
-            value_at += size;
-            let found = match kind {
-                0x02 if value.contains(&0) => {
-                    scratch.stripped.clear();
-                    scratch.stripped.extend(value.iter().copied().filter(|&b| b != 0));
-                    literal.is_in(&scratch.stripped, 1)
-                }
-                0x02 | 0x82 => literal.is_in(value, 1),
-                _ => false,
-            };
-            if found {
-                return Some(true);
+    /// Whether an ANSI value noted in `scratch` holds `literal` (rule 2).
+    fn in_ansi_values(&self, literal: &CaselessLiteral, data: &[u8], scratch: &mut EvtxScratch) -> bool {
+        let EvtxScratch { ansi, stripped, .. } = scratch;
+        ansi.iter().any(|&(kind, start, end)| {
+            let value = &data[start..end];
+            if kind == 0x02 && value.contains(&0) {
+                stripped.clear();
+                stripped.extend(value.iter().copied().filter(|&b| b != 0));
+                literal.is_in(stripped, 1)
+            } else {
+                literal.is_in(value, 1)
             }
-        }
-        Some(false)
+        })
     }
 
     /// The verdict on the template defined at `offset`, cached per chunk.
@@ -529,5 +544,267 @@ mod tests {
         assert!(!value_is_plain(0x21, &[0x0f, 1, 1, 0]));
         assert!(!value_is_plain(0x20, &[]));
         assert!(!value_is_plain(0x93, &[]));
+    }
+
+    /// BinXML written at absolute chunk offsets, names inline at first use.
+    struct Chunk {
+        data: Vec<u8>,
+        /// The name of the elements holding the values.
+        element: &'static str,
+    }
+
+    /// How the template puts a value into the element text of a `Data`.
+    enum Content<'a> {
+        Sub(u16),
+        Text(&'a str),
+        SubThenText(u16, &'a str),
+        CharRef(&'a str, u16, &'a str),
+        Empty,
+    }
+
+    impl Chunk {
+        fn u16(&mut self, v: u16) {
+            self.data.extend(v.to_le_bytes());
+        }
+        fn u32(&mut self, v: u32) {
+            self.data.extend(v.to_le_bytes());
+        }
+        fn name(&mut self, name: &str) {
+            let at = self.data.len() as u32 + 4;
+            self.u32(at);
+            self.u32(0);
+            self.u16(0);
+            self.u16(name.encode_utf16().count() as u16);
+            self.data.extend(utf16(name));
+            self.u16(0);
+        }
+        fn open(&mut self, name: &str, attribute: Option<(&str, &str)>) {
+            self.data.push(if attribute.is_some() { 0x41 } else { 0x01 });
+            self.u16(0xffff);
+            self.u32(0);
+            self.name(name);
+            if let Some((attribute, value)) = attribute {
+                self.u32(0);
+                self.data.push(0x06);
+                self.name(attribute);
+                self.text(value);
+            }
+            self.data.push(0x02);
+        }
+        fn text(&mut self, text: &str) {
+            self.data.extend([0x05, 0x01]);
+            self.u16(text.encode_utf16().count() as u16);
+            self.data.extend(utf16(text));
+        }
+        fn sub(&mut self, index: u16) {
+            self.data.push(0x0d);
+            self.u16(index);
+            self.data.push(0x01);
+        }
+        /// A record with its template inline: `<Event><EventData>` and one
+        /// `Data` per field, then the values `(type, bytes)`; returns the
+        /// BinXML range.
+        fn record(&mut self, data_names: &[(&str, Content)], values: &[(u8, Vec<u8>)], after: &[u8]) -> (usize, usize) {
+            let start = self.data.len();
+            self.data.extend([0x0f, 1, 1, 0, 0x0c, 1]);
+            self.u32(1);
+            let definition = self.data.len() as u32 + 4;
+            self.u32(definition);
+            self.u32(0);
+            self.data.extend([7; 16]);
+            let size_at = self.data.len();
+            self.u32(0);
+            let body = self.data.len();
+            self.data.extend([0x0f, 1, 1, 0]);
+            self.open("Event", None);
+            self.open("EventData", None);
+            for (name, content) in data_names {
+                self.open(self.element, Some(("Name", name)));
+                match content {
+                    Content::Sub(i) => self.sub(*i),
+                    Content::Text(text) => self.text(text),
+                    Content::SubThenText(i, text) => {
+                        self.sub(*i);
+                        self.text(text);
+                    }
+                    Content::CharRef(head, unit, tail) => {
+                        self.text(head);
+                        self.data.push(0x08);
+                        self.u16(*unit);
+                        self.text(tail);
+                    }
+                    Content::Empty => {}
+                }
+                self.data.push(0x04);
+            }
+            self.data.extend([0x04, 0x04, 0x00]);
+            let size = (self.data.len() - body) as u32;
+            self.data[size_at..size_at + 4].copy_from_slice(&size.to_le_bytes());
+            self.u32(values.len() as u32);
+            for (kind, bytes) in values {
+                self.u16(bytes.len() as u16);
+                self.data.extend([*kind, 0]);
+            }
+            for (_, bytes) in values {
+                self.data.extend(bytes);
+            }
+            // EOF, or the tokens that follow the instance instead.
+            if after.is_empty() {
+                self.data.push(0x00);
+            }
+            self.data.extend(after);
+            (start, self.data.len())
+        }
+    }
+
+    fn telegram() -> EvtxPrefilter {
+        EvtxPrefilter::new(&[b":zone.identifier".to_vec(), b"telegram.exe".to_vec()]).unwrap()
+    }
+
+    /// Whether the record built by `build` in a fresh chunk could match.
+    fn may_match(build: impl FnOnce(&mut Chunk) -> (usize, usize)) -> bool {
+        let mut chunk = Chunk { data: vec![0; 512], element: "Data" };
+        let (start, end) = build(&mut chunk);
+        telegram().may_match(&chunk.data, start, end, &mut EvtxScratch::default())
+    }
+
+    fn two_subs() -> [(&'static str, Content<'static>); 2] {
+        [("Image", Content::Sub(0)), ("TargetFilename", Content::Sub(1))]
+    }
+
+    #[test]
+    fn utf16_and_ansi_values_are_searched() {
+        let s = |text: &str| (0x01, utf16(text));
+        let a = |text: &[u8]| (0x02, text.to_vec());
+        let zone = s(r"C:\d\a.exe:Zone.Identifier");
+        assert!(!may_match(|c| c.record(&two_subs(), &[s(r"C:\x\chrome.exe"), zone.clone()], &[])));
+        assert!(may_match(|c| c.record(&two_subs(), &[s(r"C:\x\TELEGRAM.exe"), zone.clone()], &[])));
+        assert!(!may_match(|c| c.record(&two_subs(), &[s(r"C:\x\Telegram.exe"), s("a.exe:Zone")], &[])));
+        assert!(may_match(|c| c.record(&two_subs(), &[a(br"C:\x\Telegram.exe"), zone.clone()], &[])));
+        // The crate drops NULs inside an ANSI value, joining its pieces.
+        assert!(may_match(|c| c.record(&two_subs(), &[a(b"tele\0gram.exe"), zone.clone()], &[])));
+        assert!(!may_match(|c| c.record(&two_subs(), &[a(b"telegrXm.exe"), zone.clone()], &[])));
+        // String arrays are searched too.
+        let array = (0x81, utf16("a\0x\\telegram.exe\0"));
+        assert!(may_match(|c| c.record(&two_subs(), &[array, zone.clone()], &[])));
+    }
+
+    #[test]
+    fn what_the_search_cannot_see_is_rendered() {
+        let s = |text: &str| (0x01, utf16(text));
+        let nothing = [s("a"), s("b")];
+        // The plain record is ruled out; each variant below is not.
+        assert!(!may_match(|c| c.record(&two_subs(), &nothing, &[])));
+        // Text split between a substitution and template text.
+        let split = [("Image", Content::SubThenText(0, "x")), ("TargetFilename", Content::Sub(1))];
+        assert!(may_match(|c| c.record(&split, &nothing, &[])));
+        // A character reference in the template.
+        let charref = [("Image", Content::CharRef("a", 0x3a, "b")), ("TargetFilename", Content::Sub(1))];
+        assert!(may_match(|c| c.record(&charref, &nothing, &[])));
+        // A nested BinXML value.
+        assert!(may_match(|c| c.record(&two_subs(), &[(0x21, vec![0x0f, 1, 1, 0, 0]), s("b")], &[])));
+        // A value read at another size than its descriptor says.
+        assert!(may_match(|c| c.record(&two_subs(), &[(0x08, vec![0, 0]), s("b")], &[])));
+        // Tokens after the instance.
+        assert!(may_match(|c| c.record(&two_subs(), &nothing, &[0x01])));
+        // A name that could write text into the XML.
+        assert!(may_match(|c| {
+            c.element = "Data>telegram.exe</Data";
+            c.record(&two_subs(), &nothing, &[])
+        }));
+    }
+
+    /// A nested BinXML value: an instance of the template defined at `definition`.
+    fn nested(definition: u32, values: &[(u8, Vec<u8>)]) -> (u8, Vec<u8>) {
+        let mut out = vec![0x0f, 1, 1, 0, 0x0c, 1, 2, 0, 0, 0];
+        out.extend(definition.to_le_bytes());
+        out.extend((values.len() as u32).to_le_bytes());
+        for (kind, bytes) in values {
+            out.extend((bytes.len() as u16).to_le_bytes());
+            out.extend([*kind, 0]);
+        }
+        for (_, bytes) in values {
+            out.extend(bytes);
+        }
+        out.push(0);
+        (0x21, out)
+    }
+
+    #[test]
+    fn nested_instances_are_checked_like_the_record() {
+        let s = |text: &str| (0x01, utf16(text));
+        let outer = [("Image", Content::Sub(0))];
+        // The first record defines the template the nested values use (at 512 + 14).
+        let with = |values: Vec<(u8, Vec<u8>)>| {
+            may_match(|c| {
+                c.record(&two_subs(), &[s("a"), s("b")], &[]);
+                c.record(&outer, &[nested(526, &values)], &[])
+            })
+        };
+        assert!(with(vec![s(r"x\telegram.exe"), s("y:Zone.Identifier")]));
+        assert!(!with(vec![s(r"x\chrome.exe"), s("y:Zone.Identifier")]));
+        assert!(with(vec![(0x02, b"telegr\0am.exe".to_vec()), s("y:Zone.Identifier")]));
+        assert!(with(vec![(0x08, vec![1]), s("b")]));
+        // A template the nested value uses that cannot be read.
+        assert!(may_match(|c| c.record(&outer, &[nested(9999, &[s("a")])], &[])));
+        // An unreadable record.
+        assert!(may_match(|c| {
+            c.data.extend([0x0c, 1, 2]);
+            (512, 515)
+        }));
+    }
+
+    #[test]
+    fn template_text_counts_as_a_piece() {
+        let s = |text: &str| (0x01, utf16(text));
+        let in_template = [("Image", Content::Text(r"C:\T\Telegram.exe")), ("TargetFilename", Content::Sub(0))];
+        assert!(may_match(|c| c.record(&in_template, &[s("x:zone.identifier")], &[])));
+        assert!(!may_match(|c| c.record(&in_template, &[s("x:zone.identifie")], &[])));
+        let empty = [("Image", Content::Empty), ("TargetFilename", Content::Sub(0))];
+        assert!(!may_match(|c| c.record(&empty, &[s("x:zone.identifier")], &[])));
+    }
+
+    /// Real chunks: every record whose rendered XML holds every literal is
+    /// a candidate, the walk counts what the crate reads, and a literal
+    /// that few records hold rules most records out.
+    #[test]
+    fn the_corpus_records_the_crate_renders_with_a_literal_are_candidates() {
+        use std::sync::Arc;
+
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/real/casimkhan-sysmongo/sysmon-operational.evtx");
+        let Ok(file) = std::fs::read(&path) else {
+            eprintln!("skipped: shared/corpus is not beside the checkout");
+            return;
+        };
+        let settings = Arc::new(evtx::ParserSettings::new().indent(false));
+        for literals in [vec![":zone.identifier"], vec!["chrome.exe", ":zone.identifier"], vec!["svchost.exe"], vec!["telegram.exe"]] {
+            let literals: Vec<Vec<u8>> = literals.iter().map(|l| l.as_bytes().to_vec()).collect();
+            let prefilter = EvtxPrefilter::new(&literals).unwrap();
+            let (mut records, mut candidates, mut holding) = (0u64, 0u64, 0u64);
+            for chunk in file[4096..].chunks_exact(65536).filter(|c| c.iter().any(|&b| b != 0)) {
+                let mut chunk_data = evtx::EvtxChunkData::new(chunk.to_vec(), false).unwrap();
+                let plan = prefilter.plan_chunk(&chunk_data.data, &chunk_data.header, &mut EvtxScratch::default());
+                let mut parsed = chunk_data.parse(settings.clone()).unwrap();
+                let mut in_chunk = 0;
+                for record in parsed.iter() {
+                    let record = record.unwrap();
+                    in_chunk += 1;
+                    let offset = record.binxml_offset;
+                    let xml = String::from_utf8(record.into_xml_bytes().unwrap().data).unwrap().to_ascii_lowercase();
+                    let holds = literals.iter().all(|l| xml.contains(std::str::from_utf8(l).unwrap()));
+                    holding += u64::from(holds);
+                    candidates += u64::from(plan.renders(offset));
+                    assert!(!holds || plan.renders(offset), "a record holding {literals:?} was ruled out");
+                }
+                if let ChunkPlan::Skip { records } = plan {
+                    assert_eq!(records, in_chunk);
+                }
+                records += in_chunk;
+            }
+            assert_eq!(records, 2322);
+            // Ruled out: all but the records holding the literals, give or take a few.
+            assert!(candidates <= holding + records / 50, "{literals:?}: {candidates} candidates, {holding} hold them");
+        }
     }
 }
