@@ -276,7 +276,14 @@ impl EvtxPrefilter {
     /// nested instances in its values (rules 3, 6, 9), noting the ANSI
     /// values in `scratch`. `None` when anything is not as the search
     /// assumes.
-    fn instance(&self, data: &[u8], start: usize, end: usize, depth: usize, scratch: &mut EvtxScratch) -> Option<Instance> {
+    fn instance(
+        &self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        depth: usize,
+        scratch: &mut EvtxScratch,
+    ) -> Option<Instance> {
         if depth > MAX_NESTING {
             return None;
         }
@@ -311,7 +318,9 @@ impl EvtxPrefilter {
             match kind {
                 // A nested instance (how Windows stores `EventData`): its
                 // elements are spliced in, checked like the record.
-                0x21 if size > 0 => in_templates |= self.instance(data, value_at, value_end, depth + 1, scratch)?.in_templates,
+                0x21 if size > 0 => {
+                    in_templates |= self.instance(data, value_at, value_end, depth + 1, scratch)?.in_templates
+                }
                 0x02 | 0x82 => scratch.ansi.push((kind, value_at, value_end)),
                 _ if value_is_plain(kind, value) => {}
                 _ => return None,
@@ -778,7 +787,12 @@ mod tests {
             return;
         };
         let settings = Arc::new(evtx::ParserSettings::new().indent(false));
-        for literals in [vec![":zone.identifier"], vec!["chrome.exe", ":zone.identifier"], vec!["svchost.exe"], vec!["telegram.exe"]] {
+        for literals in [
+            vec![":zone.identifier"],
+            vec!["chrome.exe", ":zone.identifier"],
+            vec!["svchost.exe"],
+            vec!["telegram.exe"],
+        ] {
             let literals: Vec<Vec<u8>> = literals.iter().map(|l| l.as_bytes().to_vec()).collect();
             let prefilter = EvtxPrefilter::new(&literals).unwrap();
             let (mut records, mut candidates, mut holding) = (0u64, 0u64, 0u64);

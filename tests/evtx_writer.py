@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Dict, List, Optional, Sequence, Tuple
 
 NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 CHANNEL = "Microsoft-Windows-Sysmon/Operational"
@@ -61,7 +61,7 @@ class Event:
     event_id: int
     filetime: int
     computer: str
-    data: Tuple[Data, ...] = ()
+    data: tuple[Data, ...] = ()
     record_id: int = 0
 
 
@@ -131,9 +131,9 @@ class _Names:
     """The chunk's names: each written inline at its first use, then referenced."""
 
     def __init__(self) -> None:
-        self.offsets: Dict[str, int] = {}
+        self.offsets: dict[str, int] = {}
 
-    def copy(self) -> "_Names":
+    def copy(self) -> _Names:
         other = _Names()
         other.offsets = dict(self.offsets)
         return other
@@ -147,7 +147,7 @@ class _BinXml:
         self.base = base
         self.names = names
         self.template = template  # element starts carry a dependency ID
-        self.open_sizes: List[int] = []
+        self.open_sizes: list[int] = []
 
     def pos(self) -> int:
         return self.base + len(self.buf)
@@ -208,7 +208,7 @@ class _BinXml:
         self.buf.append(0x00)
 
 
-Value = Tuple[int, bytes]  # (type, bytes)
+Value = tuple[int, bytes]  # (type, bytes)
 
 
 def _data_value(d: Data, base: int, names: _Names) -> bytes:
@@ -226,28 +226,32 @@ def _data_value(d: Data, base: int, names: _Names) -> bytes:
     return bytes(x.buf)
 
 
-def _shape(e: Event) -> tuple:
-    """What the template of `e` depends on: its Data names, encodings and template text."""
+#: What a template depends on: per Data, its name, encoding and template text.
+Shape = tuple[tuple[str, str, str], ...]
+
+
+def _shape(e: Event) -> Shape:
+    """The shape of `e`'s template (values in substitutions do not count)."""
     parts = []
     for d in e.data:
         if d.encoding in ("utf16", "optional", "ansi", "ansi_nul"):
-            parts.append((d.name, d.encoding))
+            parts.append((d.name, d.encoding, ""))
         elif d.encoding == "nested":
-            parts.append(("", "nested"))
+            parts.append(("", "nested", ""))
         else:
             parts.append((d.name, d.encoding, d.value))
     return tuple(parts)
 
 
-def _split(value: str) -> Tuple[str, str]:
+def _split(value: str) -> tuple[str, str]:
     cut = max(1, len(value) // 2)
     return value[:cut], value[cut:]
 
 
-def _template_body(e: Event, base: int, names: _Names) -> Tuple[bytes, List[str]]:
+def _template_body(e: Event, base: int, names: _Names) -> tuple[bytes, list[str]]:
     """The template of `e`'s shape, and what each substitution index holds."""
     x = _BinXml(base, names, template=True)
-    slots: List[str] = []
+    slots: list[str] = []
 
     def sub(what: str, kind: int, optional: bool = False) -> None:
         x.substitution(len(slots), kind, optional)
@@ -325,10 +329,10 @@ def _template_body(e: Event, base: int, names: _Names) -> Tuple[bytes, List[str]
     return bytes(x.buf), slots
 
 
-def _values(e: Event, slots: List[str], base: int, names: _Names) -> List[Value]:
+def _values(e: Event, slots: list[str], base: int, names: _Names) -> list[Value]:
     """The substitution values of `e` for its template's `slots`; `base`
     is where the first value lies (nested BinXML needs its place)."""
-    out: List[Value] = []
+    out: list[Value] = []
     at = base
     for slot in slots:
         if slot == "provider":
@@ -364,11 +368,11 @@ class _Chunk:
         self.data = bytearray(CHUNK_SIZE)
         self.free = CHUNK_HEADER
         self.names = _Names()
-        self.templates: Dict[tuple, Tuple[int, List[str]]] = {}
-        self.records: List[Tuple[int, int]] = []  # (offset, record id)
+        self.templates: dict[Shape, tuple[int, list[str]]] = {}
+        self.records: list[tuple[int, int]] = []  # (offset, record id)
         self.next_template_id = 1
 
-    def record_bytes(self, e: Event, at: int) -> Tuple[bytes, _Names, Optional[tuple], Optional[Tuple[int, List[str]]]]:
+    def record_bytes(self, e: Event, at: int) -> tuple[bytes, _Names, Shape | None, tuple[int, list[str]] | None]:
         """The record of `e` written at chunk offset `at` (not yet stored)."""
         names = self.names.copy()
         binxml_at = at + 24
@@ -436,7 +440,7 @@ class _Chunk:
         return bytes(d)
 
 
-def number(events: Sequence[Event], first_id: int = 1) -> List[Event]:
+def number(events: Sequence[Event], first_id: int = 1) -> list[Event]:
     """`events` with record IDs first_id, first_id + 1, ... and their
     encodings as written."""
     return [
@@ -446,7 +450,7 @@ def number(events: Sequence[Event], first_id: int = 1) -> List[Event]:
 
 def write_evtx(events: Sequence[Event]) -> bytes:
     """A whole EVTX file of `events` (as returned by `number`)."""
-    chunks: List[bytes] = []
+    chunks: list[bytes] = []
     chunk = _Chunk()
     for e in events:
         if not chunk.try_add(e):

@@ -7,18 +7,23 @@ the hostile cases of the text path, and on the real corpus."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import List, Sequence, Tuple
 
 import pytest
+import sysmon_hunt
+from evtx_writer import (
+    ENCODINGS,
+    Data,
+    Event,
+    filetime_of,
+    number,
+    write_evtx,
+    xml_twin,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-
-import sysmon_hunt
-from sysmon_hunt import reference
-
-from evtx_writer import ENCODINGS, Data, Event, filetime_of, number, write_evtx, xml_twin
 from strategies import (
     FILE_NAMES,
     HASHES,
@@ -31,6 +36,7 @@ from strategies import (
     integer,
     pick,
 )
+from sysmon_hunt import reference
 
 CHUNK = 65536
 HEADER = 4096
@@ -45,7 +51,7 @@ PROVIDERS = [
 OTHER_EVENT_IDS = [1, 3, 11, 150, 0, 65535]
 
 
-def scan_three_ways(events: Sequence[Event], **options: object) -> Tuple[object, object, object]:
+def scan_three_ways(events: Sequence[Event], **options: object) -> tuple[object, object, object]:
     """The scans of `events` written as EVTX (prefiltered, fully rendered)
     and of their XML twin by the reference."""
     with tempfile.TemporaryDirectory() as folder:
@@ -96,19 +102,19 @@ def test_encodings_hidden_from_the_search_still_match() -> None:
     """The needles spelled only by joining pieces, a character reference,
     dropped NULs or a nested value: never visible as one run of bytes."""
     cases = [
-        dict(Image="ansi_nul", TargetFilename="subsplit"),
-        dict(Image="split", TargetFilename="charref"),
-        dict(Image="nested", TargetFilename="nested"),
-        dict(Image="template", TargetFilename="ansi"),
+        {"Image": "ansi_nul", "TargetFilename": "subsplit"},
+        {"Image": "split", "TargetFilename": "charref"},
+        {"Image": "nested", "TargetFilename": "nested"},
+        {"Image": "template", "TargetFilename": "ansi"},
     ]
     events = number([hit(**case) for case in cases] + [hit(image=r"C:\x\chrome.exe", **cases[1])])
-    fast, full, oracle = scan_three_ways(events)
+    fast, _full, _oracle = scan_three_ways(events)
     assert sum(h.count for h in fast) == 4  # type: ignore[attr-defined]
     assert_same(events)
 
 
 @st.composite
-def generated_events(draw: st.DrawFn) -> List[Event]:
+def generated_events(draw: st.DrawFn) -> list[Event]:
     """A log of Sysmon-like events: hits, near misses, other providers and
     event IDs, case variants, duplicated and missing fields, each value in
     a random BinXML encoding."""
@@ -146,7 +152,7 @@ def generated_events(draw: st.DrawFn) -> List[Event]:
 
 
 @given(generated_events(), st.sampled_from([1, 2]))
-def test_generated_evtx_gives_the_full_render_and_the_xml_twin(events: List[Event], threads: int) -> None:
+def test_generated_evtx_gives_the_full_render_and_the_xml_twin(events: list[Event], threads: int) -> None:
     assert_same(events, threads=threads)
 
 
@@ -158,7 +164,7 @@ def test_many_chunks_and_shared_templates() -> None:
         target = rf"C:\d\file{i}.exe" + (":Zone.Identifier" if i % 7 == 0 else "")
         events.append(hit(image=image, target=target))
     events = number(events)
-    for options in (dict(threads=1), dict(threads=2, split_size=3 * CHUNK)):
+    for options in ({"threads": 1}, {"threads": 2, "split_size": 3 * CHUNK}):
         assert_same(events, **options)
 
 
