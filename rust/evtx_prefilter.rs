@@ -821,4 +821,39 @@ mod tests {
             assert!(candidates <= holding + records / 50, "{literals:?}: {candidates} candidates, {holding} hold them");
         }
     }
+
+    /// The test writer's sample (tests/evtx_writer.py) passes every check
+    /// the crate has, checksums included, and the test renders exactly the
+    /// records that hold both needles or hide them from the search.
+    #[test]
+    fn the_test_writers_files_pass_the_crates_checks() {
+        use std::sync::Arc;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sample.evtx");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evtx_writer.py");
+        match std::process::Command::new("python3").arg(&script).arg(&path).status() {
+            Ok(status) if status.success() => {}
+            other => panic!("the writer did not run: {other:?}"),
+        }
+        let file = std::fs::read(&path).unwrap();
+        let header = evtx::EvtxFileHeader::from_bytes(&file).unwrap();
+        assert!(header.validate_checksum());
+        assert_eq!((header.chunk_count, header.major_version, header.next_record_id), (1, 3, 19));
+        let settings = evtx::ParserSettings::new().validate_checksums(true).indent(false);
+        let mut parser = evtx::EvtxParser::from_buffer(file.clone()).unwrap().with_configuration(settings.clone());
+        let rendered: Vec<String> = parser.records().map(|r| r.unwrap().data).collect();
+        assert_eq!(rendered.len(), 18);
+        assert_eq!(rendered.iter().filter(|xml| xml.contains("Telegram.exe")).count(), 9);
+
+        let mut chunk_data = evtx::EvtxChunkData::new(file[4096..4096 + 65536].to_vec(), true).unwrap();
+        let plan = telegram().plan_chunk(&chunk_data.data, &chunk_data.header, &mut EvtxScratch::default());
+        let mut chunk = chunk_data.parse(Arc::new(settings)).unwrap();
+        let renders: Vec<bool> = chunk.iter().map(|r| plan.renders(r.unwrap().binxml_offset)).collect();
+        // Per encoding (in the writer's order): the hit, then the chrome.exe download.
+        let hidden = ["subsplit", "split", "charref", "nested"];
+        let encodings = ["utf16", "optional", "ansi", "ansi_nul", "subsplit", "split", "charref", "template", "nested"];
+        let expected: Vec<bool> = encodings.iter().flat_map(|e| [true, hidden.contains(e)]).collect();
+        assert_eq!(renders, expected);
+    }
 }

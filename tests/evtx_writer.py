@@ -468,3 +468,31 @@ def write_evtx(events: Sequence[Event]) -> bytes:
                      128, 1, 3, HEADER_BLOCK, len(chunks))
     struct.pack_into("<I", header, 124, zlib.crc32(bytes(header[:120])))
     return bytes(header) + b"".join(chunks)
+
+
+def sample() -> list[Event]:
+    """Every encoding twice: a Telegram hit with `Image` and `TargetFilename`
+    in it, then a `chrome.exe` download in it (numbered)."""
+    moment = filetime_of(datetime(2021, 4, 28, 20, 11, 34, tzinfo=timezone.utc))
+    events = []
+    for encoding in ENCODINGS:
+        for image in (r"C:\T\Telegram.exe", r"C:\G\chrome.exe"):
+            data = (
+                Data("ProcessId", "7000"),
+                Data("Image", image, encoding),
+                Data("TargetFilename", r"C:\d\a.exe:Zone.Identifier", encoding),
+                Data("Hash", "SHA256=AB12"),
+            )
+            events.append(Event("Microsoft-Windows-Sysmon", 15, moment, "host", data))
+    return number(events)
+
+
+if __name__ == "__main__":
+    # `python tests/evtx_writer.py OUT.evtx`: the sample, and its XML twin beside it.
+    import sys
+
+    out = sys.argv[1]
+    with open(out, "wb") as f:
+        f.write(write_evtx(sample()))
+    with open(out + ".xml.log", "wb") as f:
+        f.write(xml_twin(sample()))
