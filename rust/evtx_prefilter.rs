@@ -125,8 +125,8 @@ impl CaselessLiteral {
             return false;
         }
         let lead = self.anchor * stride;
-        // Anchor positions whose literal would lie inside `text`.
-        let window = &text[lead..text.len() - span + lead + stride];
+        // Anchor positions whose literal (starting `lead` bytes before) lies inside `text`.
+        let window = &text[lead..text.len() - span + lead + 1];
         let byte = self.lower[self.anchor];
         let fits = |at: usize| {
             let start = at;
@@ -528,6 +528,16 @@ mod tests {
         let odd = [&[0u8][..], &utf16("telegram.exe")].concat();
         assert!(telegram.is_in(&odd, 2));
         assert!(!telegram.is_in(&utf16("telegram.ex"), 2));
+        // Anchors near the end, at either alignment, never read past it.
+        for len in 0..40 {
+            for fill in [b'.', b':', 0] {
+                let text = vec![fill; len];
+                assert!(!zone.is_in(&text, 2) && !telegram.is_in(&text, 2));
+                assert!(!zone.is_in(&text, 1) && !telegram.is_in(&text, 1));
+            }
+        }
+        let tail = [&utf16("xx")[..], &utf16("telegram.exe")[..23]].concat();
+        assert!(!telegram.is_in(&tail, 2));
     }
 
     #[test]
