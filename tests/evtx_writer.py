@@ -22,14 +22,17 @@ Each `Data` value is written in one of the BinXML encodings (`ENCODINGS`):
 
 Encodings that cannot carry a value (ANSI for text outside windows-1252,
 character references for an empty value, an optional empty value) fall
-back to ``utf16``; `Event.data` records what was written.
+back to ``utf16``; `Event.data` records what was written. With
+`Event.nested_data`, `EventData` is a nested template instance (a 0x21
+value with its own template, defined inline at first use), as Windows
+writes Sysmon records; the encodings then apply inside it.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
@@ -63,6 +66,9 @@ class Event:
     computer: str
     data: tuple[Data, ...] = ()
     record_id: int = 0
+    #: `EventData` as a nested template instance (0x21 value), as Windows
+    #: writes Sysmon records, instead of part of the record's template.
+    nested_data: bool = False
 
 
 def filetime_of(moment: datetime) -> int:
@@ -226,20 +232,23 @@ def _data_value(d: Data, base: int, names: _Names) -> bytes:
     return bytes(x.buf)
 
 
-#: What a template depends on: per Data, its name, encoding and template text.
+#: What a template depends on: whether it is the `EventData` template of a
+#: nested instance or the record's (and whether that nests `EventData`),
+#: then per Data its name, encoding and template text.
 Shape = tuple[tuple[str, str, str], ...]
 
 
-def _shape(e: Event) -> Shape:
+def _shape(e: Event, inner: bool) -> Shape:
     """The shape of `e`'s template (values in substitutions do not count)."""
-    parts = []
-    for d in e.data:
-        if d.encoding in ("utf16", "optional", "ansi", "ansi_nul"):
-            parts.append((d.name, d.encoding, ""))
-        elif d.encoding == "nested":
-            parts.append(("", "nested", ""))
-        else:
-            parts.append((d.name, d.encoding, d.value))
+    parts = [("inner" if inner else "record", "", "nested" if e.nested_data else "")]
+    if inner or not e.nested_data:
+        for d in e.data:
+            if d.encoding in ("utf16", "optional", "ansi", "ansi_nul"):
+                parts.append((d.name, d.encoding, ""))
+            elif d.encoding == "nested":
+                parts.append(("", "nested", ""))
+            else:
+                parts.append((d.name, d.encoding, d.value))
     return tuple(parts)
 
 
@@ -248,8 +257,9 @@ def _split(value: str) -> tuple[str, str]:
     return value[:cut], value[cut:]
 
 
-def _template_body(e: Event, base: int, names: _Names) -> tuple[bytes, list[str]]:
-    """The template of `e`'s shape, and what each substitution index holds."""
+def _template_body(e: Event, base: int, names: _Names, inner: bool) -> tuple[bytes, list[str]]:
+    """The template of `e`'s shape (the record's, or with `inner` the
+    `EventData` of a nested instance), and what each substitution holds."""
     x = _BinXml(base, names, template=True)
     slots: list[str] = []
 
@@ -258,78 +268,132 @@ def _template_body(e: Event, base: int, names: _Names) -> tuple[bytes, list[str]
         slots.append(what)
 
     x.fragment_header()
-    x.open("Event", attributes=True)
-    x.attribute("xmlns")
-    x.text(NS)
-    x.close_start()
-    x.open("System")
-    x.close_start()
-    x.open("Provider", attributes=True)
-    x.attribute("Name")
-    sub("provider", T_STRING)
-    x.close_empty()
-    x.open("EventID")
-    x.close_start()
-    sub("event_id", T_UINT16)
-    x.end()
-    x.open("TimeCreated", attributes=True)
-    x.attribute("SystemTime")
-    sub("time", T_FILETIME)
-    x.close_empty()
-    x.open("EventRecordID")
-    x.close_start()
-    sub("record_id", T_UINT64)
-    x.end()
-    x.open("Channel")
-    x.close_start()
-    x.text(CHANNEL)
-    x.end()
-    x.open("Computer")
-    x.close_start()
-    sub("computer", T_STRING)
-    x.end()
-    x.end()  # System
-    x.open("EventData")
-    x.close_start()
-    for i, d in enumerate(e.data):
-        if d.encoding == "nested":
-            sub(f"data{i}", T_BINXML)
-            continue
-        x.open("Data", attributes=True)
-        x.attribute("Name")
-        x.text(d.name)
+    if not inner:
+        x.open("Event", attributes=True)
+        x.attribute("xmlns")
+        x.text(NS)
         x.close_start()
-        if d.encoding in ("utf16", "ansi", "ansi_nul"):
-            sub(f"data{i}", T_ANSI if d.encoding.startswith("ansi") else T_STRING)
-        elif d.encoding == "optional":
-            sub(f"data{i}", T_STRING, optional=True)
-        elif d.encoding == "subsplit":
-            sub(f"data{i}", T_STRING)
-            x.text(_split(d.value)[1])
-        elif d.encoding == "split":
-            head, tail = _split(d.value)
-            x.text(head)
-            x.text(tail)
-        elif d.encoding == "charref":
-            at = next(i for i, c in enumerate(d.value) if _charref_ok(c))
-            if d.value[:at]:
-                x.text(d.value[:at])
-            x.char_ref(d.value[at])
-            if d.value[at + 1:]:
-                x.text(d.value[at + 1:])
-        elif d.encoding == "template":
-            if d.value:
-                x.text(d.value)
-        else:
-            raise ValueError(f"unknown encoding {d.encoding!r}")
+        x.open("System")
+        x.close_start()
+        x.open("Provider", attributes=True)
+        x.attribute("Name")
+        sub("provider", T_STRING)
+        x.close_empty()
+        x.open("EventID")
+        x.close_start()
+        sub("event_id", T_UINT16)
         x.end()
-    x.end()  # EventData
-    x.end()  # Event
+        x.open("TimeCreated", attributes=True)
+        x.attribute("SystemTime")
+        sub("time", T_FILETIME)
+        x.close_empty()
+        x.open("EventRecordID")
+        x.close_start()
+        sub("record_id", T_UINT64)
+        x.end()
+        x.open("Channel")
+        x.close_start()
+        x.text(CHANNEL)
+        x.end()
+        x.open("Computer")
+        x.close_start()
+        sub("computer", T_STRING)
+        x.end()
+        x.end()  # System
+    if inner or not e.nested_data:
+        x.open("EventData")
+        x.close_start()
+        for i, d in enumerate(e.data):
+            _data_element(x, i, d, sub)
+        x.end()  # EventData
+    else:
+        sub("eventdata", T_BINXML)
+    if not inner:
+        x.end()  # Event
     x.eof()
     return bytes(x.buf), slots
 
 
-def _values(e: Event, slots: list[str], base: int, names: _Names) -> list[Value]:
+def _data_element(x: _BinXml, i: int, d: Data, sub: Callable[..., None]) -> None:
+    """The template tokens of Data number `i`, in its encoding."""
+    if d.encoding == "nested":
+        sub(f"data{i}", T_BINXML)
+        return
+    x.open("Data", attributes=True)
+    x.attribute("Name")
+    x.text(d.name)
+    x.close_start()
+    if d.encoding in ("utf16", "ansi", "ansi_nul"):
+        sub(f"data{i}", T_ANSI if d.encoding.startswith("ansi") else T_STRING)
+    elif d.encoding == "optional":
+        sub(f"data{i}", T_STRING, True)
+    elif d.encoding == "subsplit":
+        sub(f"data{i}", T_STRING)
+        x.text(_split(d.value)[1])
+    elif d.encoding == "split":
+        head, tail = _split(d.value)
+        x.text(head)
+        x.text(tail)
+    elif d.encoding == "charref":
+        at = next(i for i, c in enumerate(d.value) if _charref_ok(c))
+        if d.value[:at]:
+            x.text(d.value[:at])
+        x.char_ref(d.value[at])
+        if d.value[at + 1 :]:
+            x.text(d.value[at + 1 :])
+    elif d.encoding == "template":
+        if d.value:
+            x.text(d.value)
+    else:
+        raise ValueError(f"unknown encoding {d.encoding!r}")
+    x.end()
+
+
+class _Templates:
+    """The chunk's template definitions by shape, and the next template ID."""
+
+    def __init__(self) -> None:
+        self.by_shape: dict[Shape, tuple[int, list[str]]] = {}
+        self.next_id = 1
+
+    def copy(self) -> _Templates:
+        other = _Templates()
+        other.by_shape = dict(self.by_shape)
+        other.next_id = self.next_id
+        return other
+
+
+def _instance(e: Event, inner: bool, at: int, names: _Names, templates: _Templates) -> bytes:
+    """A template instance of `e` (the record's, or with `inner` its nested
+    `EventData`) written at chunk offset `at`: fragment header, instance,
+    the template inline at its first use in the chunk, values, EOF."""
+    x = bytearray(b"\x0f\x01\x01\x00\x0c\x01")
+    shape = _shape(e, inner)
+    known = templates.by_shape.get(shape)
+    if known is None:
+        template_id = templates.next_id
+        templates.next_id += 1
+        definition = at + len(x) + 8
+        body, slots = _template_body(e, definition + 24, names, inner)
+        guid = struct.pack("<I", template_id) + bytes(12)
+        x += struct.pack("<II", template_id, definition)
+        x += struct.pack("<I", 0) + guid + struct.pack("<I", len(body)) + body
+        templates.by_shape[shape] = (definition, slots)
+    else:
+        definition, slots = known
+        x += struct.pack("<II", 0, definition)
+    values_at = at + len(x) + 4 + 4 * len(slots)
+    values = _values(e, slots, values_at, names, templates)
+    x += struct.pack("<I", len(values))
+    for kind, raw in values:
+        x += struct.pack("<HBB", len(raw), kind, 0)
+    for _, raw in values:
+        x += raw
+    x += b"\x00"
+    return bytes(x)
+
+
+def _values(e: Event, slots: list[str], base: int, names: _Names, templates: _Templates) -> list[Value]:
     """The substitution values of `e` for its template's `slots`; `base`
     is where the first value lies (nested BinXML needs its place)."""
     out: list[Value] = []
@@ -345,6 +409,8 @@ def _values(e: Event, slots: list[str], base: int, names: _Names) -> list[Value]
             value = (T_UINT64, struct.pack("<Q", e.record_id))
         elif slot == "computer":
             value = (T_STRING, _utf16(e.computer))
+        elif slot == "eventdata":
+            value = (T_BINXML, _instance(e, True, at, names, templates))
         else:
             d = e.data[int(slot[4:])]
             if d.encoding == "ansi":
@@ -368,53 +434,22 @@ class _Chunk:
         self.data = bytearray(CHUNK_SIZE)
         self.free = CHUNK_HEADER
         self.names = _Names()
-        self.templates: dict[Shape, tuple[int, list[str]]] = {}
+        self.templates = _Templates()
         self.records: list[tuple[int, int]] = []  # (offset, record id)
-        self.next_template_id = 1
-
-    def record_bytes(self, e: Event, at: int) -> tuple[bytes, _Names, Shape | None, tuple[int, list[str]] | None]:
-        """The record of `e` written at chunk offset `at` (not yet stored)."""
-        names = self.names.copy()
-        binxml_at = at + 24
-        x = bytearray(b"\x0f\x01\x01\x00\x0c\x01")
-        shape = _shape(e)
-        known = self.templates.get(shape)
-        new_template = None
-        template_id = self.next_template_id if known is None else 0
-        if known is None:
-            definition = binxml_at + len(x) + 8
-            body, slots = _template_body(e, definition + 24, names)
-            guid = struct.pack("<I", template_id) + bytes(12)
-            x += struct.pack("<II", template_id, definition)
-            x += struct.pack("<I", 0) + guid + struct.pack("<I", len(body)) + body
-            new_template = (definition, slots)
-        else:
-            definition, slots = known
-            x += struct.pack("<II", template_id, definition)
-        count_at = len(x)
-        values_at = binxml_at + count_at + 4 + 4 * len(slots)
-        values = _values(e, slots, values_at, names)
-        x += struct.pack("<I", len(values))
-        for kind, raw in values:
-            x += struct.pack("<HBB", len(raw), kind, 0)
-        for _, raw in values:
-            x += raw
-        x += b"\x00"
-        size = 24 + len(x) + 4
-        record = struct.pack("<4sIQQ", b"\x2a\x2a\x00\x00", size, e.record_id, e.filetime) + bytes(x) + struct.pack("<I", size)
-        return record, names, (shape if new_template else None), new_template
 
     def try_add(self, e: Event) -> bool:
-        record, names, shape, template = self.record_bytes(e, self.free)
-        if self.free + len(record) > CHUNK_SIZE:
+        """Writes the record of `e` if it fits; the chunk is unchanged if not."""
+        names, templates = self.names.copy(), self.templates.copy()
+        binxml = _instance(e, False, self.free + 24, names, templates)
+        size = 24 + len(binxml) + 4
+        if self.free + size > CHUNK_SIZE:
             return False
-        self.data[self.free:self.free + len(record)] = record
+        record = struct.pack("<4sIQQ", b"\x2a\x2a\x00\x00", size, e.record_id, e.filetime) + binxml
+        record += struct.pack("<I", size)
+        self.data[self.free : self.free + size] = record
         self.records.append((self.free, e.record_id))
-        self.free += len(record)
-        self.names = names
-        if shape is not None and template is not None:
-            self.templates[shape] = template
-            self.next_template_id += 1
+        self.free += size
+        self.names, self.templates = names, templates
         return True
 
     def finish(self) -> bytes:
@@ -426,7 +461,7 @@ class _Chunk:
             struct.pack_into("<I", d, offset, buckets[bucket])
             buckets[bucket] = offset
         template_buckets = [0] * 32
-        for definition, _ in self.templates.values():
+        for definition, _ in self.templates.by_shape.values():
             bucket = (definition // 8) % 32
             struct.pack_into("<I", d, definition, template_buckets[bucket])
             template_buckets[bucket] = definition

@@ -74,7 +74,12 @@ def assert_same(events: Sequence[Event], **options: object) -> None:
     assert fast.stats.malformed == full.stats.malformed == 0  # type: ignore[attr-defined]
 
 
-def hit(image: str = r"C:\T\Telegram.exe", target: str = r"C:\d\a.exe:Zone.Identifier", **encodings: str) -> Event:
+def hit(
+    image: str = r"C:\T\Telegram.exe",
+    target: str = r"C:\d\a.exe:Zone.Identifier",
+    nested_data: bool = False,
+    **encodings: str,
+) -> Event:
     fields = [
         ("RuleName", "-"),
         ("ProcessGuid", GUID),
@@ -85,13 +90,14 @@ def hit(image: str = r"C:\T\Telegram.exe", target: str = r"C:\d\a.exe:Zone.Ident
     ]
     data = tuple(Data(name, value, encodings.get(name, "utf16")) for name, value in fields)
     moment = datetime(2021, 4, 28, 20, 11, 34, 709744, tzinfo=timezone.utc)
-    return Event("Microsoft-Windows-Sysmon", 15, filetime_of(moment) + 3, "host", data)
+    return Event("Microsoft-Windows-Sysmon", 15, filetime_of(moment) + 3, "host", data, nested_data=nested_data)
 
 
+@pytest.mark.parametrize("nested_data", [False, True])
 @pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize("field", ["Image", "TargetFilename"])
-def test_every_encoding_of_a_hit_is_found(field: str, encoding: str) -> None:
-    events = number([hit(**{field: encoding})])
+def test_every_encoding_of_a_hit_is_found(field: str, encoding: str, nested_data: bool) -> None:
+    events = number([hit(nested_data=nested_data, **{field: encoding})])
     assert events[0].data[3 if field == "Image" else 4].encoding == encoding
     fast, full, _ = scan_three_ways(events)
     assert len(list(fast)) == len(list(full)) == 1  # type: ignore[call-overload]
@@ -147,7 +153,8 @@ def generated_events(draw: st.DrawFn) -> list[Event]:
         seconds = integer(draw, 0, 10**9)
         moment = datetime.fromtimestamp(946684800 + seconds, tz=timezone.utc)
         filetime = filetime_of(moment) + integer(draw, 0, 9_999_999)
-        events.append(Event(provider, event_id, filetime, pick(draw, [who.computer, "other-host"]), data))
+        computer = pick(draw, [who.computer, "other-host"])
+        events.append(Event(provider, event_id, filetime, computer, data, nested_data=chance(draw, 50)))
     return number(events)
 
 
@@ -162,7 +169,7 @@ def test_many_chunks_and_shared_templates() -> None:
     for i in range(3000):
         image = r"C:\T\Telegram.exe" if i % 97 == 0 else r"C:\Program Files\Google\Chrome\chrome.exe"
         target = rf"C:\d\file{i}.exe" + (":Zone.Identifier" if i % 7 == 0 else "")
-        events.append(hit(image=image, target=target))
+        events.append(hit(image=image, target=target, nested_data=i % 3 != 0))
     events = number(events)
     for options in ({"threads": 1}, {"threads": 2, "split_size": 3 * CHUNK}):
         assert_same(events, **options)
