@@ -103,7 +103,7 @@ def make(mb: int) -> None:
             Data("CreationUtcTime", "2024-05-01 10:00:00.000"),
             Data("Hash", "SHA256=D07777E0DC36EBECCE3FA9644F0F44DC4A0B7EDE0CBC1F5D33E8D6CB07AF5B5C"),
         ))
-        for i in range(max(1, mb // 8) * 8000)
+        for i in range(40_000)
     ]
     (OUT / "evtx-worst.evtx").write_bytes(write_evtx(number(events)))
     print(f"{OUT / 'evtx-worst.evtx'}: {len(events)} records, every one a hit")
