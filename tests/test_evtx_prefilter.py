@@ -163,6 +163,29 @@ def test_generated_evtx_gives_the_full_render_and_the_xml_twin(events: list[Even
     assert_same(events, threads=threads)
 
 
+@given(
+    generated_events(),
+    st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=6),
+)
+def test_damaged_bytes_never_lose_a_hit(events: list[Event], damage: list[tuple[float, int]]) -> None:
+    """Bytes overwritten anywhere in the chunks: the records the crate still
+    renders give the same hits on both paths, every record header read is
+    an event on both, and the prefilter finds no more malformed records."""
+    data = bytearray(write_evtx(events))
+    for where, byte in damage:
+        data[HEADER + int(where * (len(data) - HEADER))] = byte
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "damaged.evtx"
+        path.write_bytes(bytes(data))
+        fast = sysmon_hunt.scan(path, threads=1)
+        full = sysmon_hunt.scan(path, threads=1, evtx_prefilter=False)
+    assert list(fast) == list(full)
+    assert fast.stats.events == full.stats.events
+    assert fast.stats.malformed <= full.stats.malformed
+    reasons = {m.reason for m in fast.stats.malformed_examples}
+    assert not any("internal error" in r for r in reasons), reasons
+
+
 def test_many_chunks_and_shared_templates() -> None:
     """Enough events for several chunks, most of them sharing templates."""
     events = []
