@@ -416,8 +416,9 @@ def _values(e: Event, slots: list[str], base: int, names: _Names, templates: _Te
             if d.encoding == "ansi":
                 value = (T_ANSI, d.value.encode("cp1252"))
             elif d.encoding == "ansi_nul":
+                # The NUL in the middle splits a needle the value holds.
                 raw = d.value.encode("cp1252")
-                value = (T_ANSI, raw[:1] + b"\0" + raw[1:])
+                value = (T_ANSI, raw[: len(raw) // 2] + b"\0" + raw[len(raw) // 2 :])
             elif d.encoding == "nested":
                 value = (T_BINXML, _data_value(d, at, names))
             elif d.encoding == "subsplit":
