@@ -335,7 +335,9 @@ def _data_element(x: _BinXml, i: int, d: Data, sub: Callable[..., None]) -> None
         x.text(head)
         x.text(tail)
     elif d.encoding == "charref":
-        at = next(i for i, c in enumerate(d.value) if _charref_ok(c))
+        # From the middle on, so that the reference splits a needle the value holds.
+        middle = len(d.value) // 2
+        at = next(i for i in [*range(middle, len(d.value)), *range(middle)] if _charref_ok(d.value[i]))
         if d.value[:at]:
             x.text(d.value[:at])
         x.char_ref(d.value[at])
