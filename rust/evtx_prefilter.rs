@@ -875,7 +875,9 @@ mod tests {
         let mut parser = evtx::EvtxParser::from_buffer(file.clone()).unwrap().with_configuration(settings.clone());
         let rendered: Vec<String> = parser.records().map(|r| r.unwrap().data).collect();
         assert_eq!(rendered.len(), 18);
-        assert_eq!(rendered.iter().filter(|xml| xml.contains("Telegram.exe")).count(), 9);
+        // One hit spells its `e` as a character reference.
+        let hits = |spelled: &str| rendered.iter().filter(|xml| xml.contains(spelled)).count();
+        assert_eq!((hits("Telegram.exe"), hits("Tel&#101;gram.exe")), (8, 1));
 
         let mut chunk_data = evtx::EvtxChunkData::new(file[4096..4096 + 65536].to_vec(), true).unwrap();
         let plan = telegram().plan_chunk(&chunk_data.data, &chunk_data.header, &mut EvtxScratch::default());
