@@ -319,23 +319,30 @@ impl EvtxPrefilter {
         let count = u32_at(data, at)? as usize;
         let descriptors = at + 4;
         let values_start = descriptors.checked_add(count.checked_mul(4)?)?;
+        let table = data.get(descriptors..values_start)?;
         let mut value_at = values_start;
-        for i in 0..count {
-            let size = u16_at(data, descriptors + 4 * i)? as usize;
-            let kind = u8_at(data, descriptors + 4 * i + 2)?;
-            let value_end = value_at.checked_add(size)?;
-            let value = data.get(value_at..value_end)?;
+        for descriptor in table.chunks_exact(4) {
+            let size = usize::from(u16::from_le_bytes([descriptor[0], descriptor[1]]));
+            let kind = descriptor[2];
+            // No overflow: at most 16 Ki descriptors of at most 64 KiB each.
+            let value_end = value_at + size;
             match kind {
+                // Null and UTF-16 strings, most of a record, read at any
+                // size; that every value lies in the chunk is checked below.
+                0x00 | 0x01 => {}
                 // A nested instance (how Windows stores `EventData`): its
                 // elements are spliced in, checked like the record.
                 0x21 if size > 0 => {
                     in_templates |= self.instance(data, value_at, value_end, depth + 1, scratch)?.in_templates
                 }
                 0x02 | 0x82 => scratch.ansi.push((kind, value_at, value_end)),
-                _ if value_is_plain(kind, value) => {}
+                _ if value_is_plain(kind, data.get(value_at..value_end)?) => {}
                 _ => return None,
             }
             value_at = value_end;
+        }
+        if value_at > data.len() {
+            return None;
         }
         // After the instance, the end of the stream or EOF (`ends_stream`;
         // an instance read past the stream is accepted).
@@ -389,6 +396,7 @@ impl EvtxPrefilter {
 /// Whether a substitution value of `kind` holding `value` renders as the
 /// search assumes (rules 1-3, 6): a string searched in place, or a
 /// non-string value read at exactly its descriptor's size.
+#[inline]
 fn value_is_plain(kind: u8, value: &[u8]) -> bool {
     let size = value.len();
     match kind {
