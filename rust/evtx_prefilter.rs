@@ -34,9 +34,13 @@
 //!    CDATA (0x07) and processing instructions (0x0a, 0x0b): any of them in
 //!    a template makes its records rendered.
 //! 6. Nested BinXML substitution values (0x21, non-empty), which splice
-//!    elements and text (and templates of their own) into the record, and
-//!    handles and `EvtXml` (0x20, 0x23), other arrays and unknown types:
-//!    the record is rendered.
+//!    elements and text into the record. Windows stores Sysmon's
+//!    `EventData` as one: a nested instance of a template of its own. A
+//!    nested value that is exactly one template instance (the shape the
+//!    crate validates recursively) is checked by these rules like the
+//!    record, its values lying inside the outer values the search covers;
+//!    any other nested value, handles and `EvtXml` (0x20, 0x23), SID,
+//!    binary and size arrays and unknown types: the record is rendered.
 //! 7. Text in the template definition itself (value tokens, UTF-16): the
 //!    template body is searched like a value, for each literal.
 //! 8. Element and attribute names, from the chunk's string table (or
