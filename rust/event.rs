@@ -5,6 +5,7 @@
 
 use crate::aggregate::Partial;
 use crate::detection::CompiledDetection;
+use crate::evtx_prefilter::EvtxPrefilter;
 use crate::framer::{Framer, END, START_LEN};
 use crate::matcher::Verdict;
 use crate::parser::{parse_event, EventValues, FieldTable};
@@ -24,6 +25,8 @@ pub struct ScanContext<'d> {
     pub table: FieldTable,
     pub framer: Framer,
     pub prefilter: Prefilter,
+    /// The binary candidate test of EVTX records; `None` renders every record.
+    pub evtx_prefilter: Option<EvtxPrefilter>,
 }
 
 impl<'d> ScanContext<'d> {
@@ -33,6 +36,7 @@ impl<'d> ScanContext<'d> {
             table: FieldTable::new(&detection.fields),
             framer: Framer::default(),
             prefilter: Prefilter::new(&detection.prefilter_literals),
+            evtx_prefilter: EvtxPrefilter::new(&detection.prefilter_literals),
         }
     }
 }

@@ -6,9 +6,11 @@
 //! chunks (each parses on its own): a chunk belongs to the unit whose byte
 //! range holds its offset, so the scan pool parses chunks in parallel.
 //!
-//! A chunk or record the crate cannot read is a malformed event located at
-//! its file offset (not an event: `events` counts records read), and the
-//! rest of the file is still scanned.
+//! A chunk or record the crate cannot read is malformed, located at its file
+//! offset, and the rest of the file is still scanned. `events` counts the
+//! records whose header reads (one whose content cannot be built is an
+//! event and malformed). Records the binary candidate test rules out are
+//! counted and never built or rendered (see [`crate::evtx_prefilter`]).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::panic::{self, AssertUnwindSafe};
@@ -21,6 +23,7 @@ use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
 
 use crate::aggregate::Partial;
 use crate::error::{Error, Result};
+use crate::evtx_prefilter::ChunkPlan;
 use crate::progress::Progress;
 use crate::source::{Source, Unit};
 use crate::event::ScanContext;
@@ -113,7 +116,10 @@ pub fn scan_evtx_unit(
     }
 }
 
-/// Scans one chunk's records at file offset `offset`.
+/// Scans one chunk's records at file offset `offset`. Every record whose
+/// header reads is an event; only the records the binary candidate test
+/// (see [`crate::evtx_prefilter`]) cannot rule out are built and rendered,
+/// every record when the context has no such test.
 fn scan_chunk(
     context: &ScanContext<'_>,
     scratch: &mut Scratch,
@@ -131,6 +137,14 @@ fn scan_chunk(
         partial.add_malformed(file_index, offset, CORRUPT_CHUNK);
         return;
     };
+    let plan = match &context.evtx_prefilter {
+        Some(prefilter) => prefilter.plan_chunk(chunk.data, chunk.header, &mut scratch.evtx),
+        None => ChunkPlan::RenderAll,
+    };
+    if let ChunkPlan::Skip { records } = plan {
+        partial.events += records;
+        return;
+    }
     // Where the next record should start, for errors that do not say.
     let mut next_record = CHUNK_HEADER_SIZE;
     for record in chunk.iter() {
@@ -139,15 +153,29 @@ fn scan_chunk(
                 let at = record.binxml_offset.saturating_sub(RECORD_HEADER_SIZE);
                 // The record ends with a copy of its size (4 bytes).
                 next_record = record.binxml_offset + u64::from(record.binxml_size) + 4;
+                partial.events += 1;
+                if !plan.renders(record.binxml_offset) {
+                    continue;
+                }
                 match record.into_xml_bytes() {
-                    Ok(rendered) => scan_document(context, scratch, &rendered.data, file_index, offset + at, partial),
+                    Ok(rendered) => {
+                        // The record is the event, counted above, whatever its XML holds.
+                        let events = partial.events;
+                        scan_document(context, scratch, &rendered.data, file_index, offset + at, partial);
+                        partial.events = events;
+                    }
                     Err(_) => partial.add_malformed(file_index, offset + at, CORRUPT_RECORD),
                 }
             }
+            // The record header cannot be read: not an event.
             Err(EvtxError::FailedToReadRecordAt { offset: at, .. }) => {
                 partial.add_malformed(file_index, offset + at, CORRUPT_RECORD);
             }
-            Err(_) => partial.add_malformed(file_index, offset + next_record, CORRUPT_RECORD),
+            // The header was read, its content could not be built.
+            Err(_) => {
+                partial.events += 1;
+                partial.add_malformed(file_index, offset + next_record, CORRUPT_RECORD);
+            }
         }
     }
 }

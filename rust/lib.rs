@@ -56,6 +56,7 @@ pub mod distributed;
 mod error;
 mod event;
 mod evtx;
+mod evtx_prefilter;
 mod framer;
 mod input;
 mod json;

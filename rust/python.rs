@@ -173,14 +173,24 @@ struct ScanConfig {
     by: Option<Vec<String>>,
     /// Collect each hit's distinct `User` values.
     users: bool,
+    /// Decide from each EVTX record's bytes whether to render it (false:
+    /// render every record, the full path, for comparison and debugging).
+    evtx_prefilter: bool,
 }
 
 #[pymethods]
 impl ScanConfig {
     #[new]
-    #[pyo3(signature = (*, threads=0, chunk_size=0, split_size=0, by=None, users=false))]
-    fn new(threads: usize, chunk_size: usize, split_size: u64, by: Option<Vec<String>>, users: bool) -> PyResult<Self> {
-        let config = ScanConfig { threads, chunk_size, split_size, by, users };
+    #[pyo3(signature = (*, threads=0, chunk_size=0, split_size=0, by=None, users=false, evtx_prefilter=true))]
+    fn new(
+        threads: usize,
+        chunk_size: usize,
+        split_size: u64,
+        by: Option<Vec<String>>,
+        users: bool,
+        evtx_prefilter: bool,
+    ) -> PyResult<Self> {
+        let config = ScanConfig { threads, chunk_size, split_size, by, users, evtx_prefilter };
         config.detection()?; // a bad by-field fails here, before any file is read
         Ok(config)
     }
@@ -195,6 +205,7 @@ impl ScanConfig {
         kwargs.set_item("split_size", this.split_size)?;
         kwargs.set_item("by", this.by.clone())?;
         kwargs.set_item("users", this.users)?;
+        kwargs.set_item("evtx_prefilter", this.evtx_prefilter)?;
         let rebuild = py.import("functools")?.getattr("partial")?.call((slf.get_type(),), Some(&kwargs))?;
         Ok((rebuild, ()))
     }
@@ -341,6 +352,7 @@ fn scan(
         chunk_size: config.chunk_size,
         split_size: config.split_size,
         progress: counter.clone(),
+        evtx_render_all: !config.evtx_prefilter,
     };
     let reporting = progress.as_ref().zip(counter.as_deref());
     let output = run_detached(py, reporting, move |cancel| scan_inputs(inputs, &detection, &options, cancel))?;

@@ -31,6 +31,9 @@ pub struct ScanOptions {
     pub split_size: u64,
     /// Where to count the bytes read, for a progress display.
     pub progress: Option<Arc<Progress>>,
+    /// Render every EVTX record to XML (the full render path) instead of
+    /// only those the binary candidate test cannot rule out.
+    pub evtx_render_all: bool,
 }
 
 /// Big enough that a read's fixed cost vanishes; small enough to stay in L2/L3.
@@ -113,7 +116,10 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         progress.set_total(sources.iter().map(|s| s.size).sum());
     }
     let compiled = detection.compile();
-    let context = ScanContext::new(&compiled);
+    let mut context = ScanContext::new(&compiled);
+    if options.evtx_render_all {
+        context.evtx_prefilter = None;
+    }
 
     let run_unit = |scratch: &mut Scratch, unit: &Unit| -> Result<Partial> {
         let source = &sources[unit.file_index];

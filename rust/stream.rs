@@ -15,11 +15,13 @@ use crate::framer::{Framer, StartSearch, END, START_LEN};
 pub struct Scratch {
     buffer: Vec<u8>,
     event: EventScratch,
+    /// For the EVTX candidate test.
+    pub(crate) evtx: crate::evtx_prefilter::EvtxScratch,
 }
 
 impl Scratch {
     pub fn new() -> Self {
-        Scratch { buffer: Vec::new(), event: EventScratch::default() }
+        Scratch { buffer: Vec::new(), event: EventScratch::default(), evtx: Default::default() }
     }
 }
 
@@ -129,7 +131,7 @@ impl<'s, 'c> StreamScan<'s, 'c> {
         position: UnitPosition,
         report_at: Option<u64>,
     ) -> Self {
-        let Scratch { buffer, event } = scratch;
+        let Scratch { buffer, event, .. } = scratch;
         StreamScan {
             context,
             storage: buffer,

@@ -63,6 +63,7 @@ def scan(
     exclude: ExcludeArg = None,
     users: bool = False,
     progress: Optional[Progress] = None,
+    evtx_prefilter: bool = True,
 ) -> ScanResult:
     """Run the detection over Sysmon logs: XML (UTF-8/UTF-16, plain, gzip or
     zstd) and binary EVTX, the format sniffed from the bytes.
@@ -80,7 +81,11 @@ def scan(
     values (`result.users`, needed by `result.risk_events()`).
     `progress(bytes_done, bytes_total)` is called about ten times a second
     while the scan runs, and once at the end; an exception it raises stops
-    the scan and propagates.
+    the scan and propagates. `evtx_prefilter=False` renders every EVTX
+    record to XML instead of only those whose bytes could match (the same
+    answer, slower; for comparison and debugging). `evtx_prefilter=False` renders every EVTX
+    record to XML instead of only those whose bytes could match (the same
+    answer, slower; for comparison and debugging).
 
     Returns the hits ordered by their by-field values, with `.stats`. Raises
     `FileNotFoundError`/`PermissionError`/`OSError` for unreadable files
@@ -92,7 +97,8 @@ def scan(
     """
     inputs = input_list(paths)
     config, rules = scan_config(
-        by, exclude, users, threads=threads, chunk_size=chunk_size, split_size=split_size
+        by, exclude, users, threads=threads, chunk_size=chunk_size, split_size=split_size,
+        evtx_prefilter=evtx_prefilter,
     )
     if progress is not None and not callable(progress):
         raise TypeError("progress must be callable(bytes_done, bytes_total)")

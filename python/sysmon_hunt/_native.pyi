@@ -30,6 +30,7 @@ class ScanConfig:
         split_size: int = 0,
         by: Optional[List[str]] = None,
         users: bool = False,
+        evtx_prefilter: bool = True,
     ) -> None: ...
     @property
     def threads(self) -> int: ...
@@ -41,6 +42,8 @@ class ScanConfig:
     def by(self) -> Optional[List[str]]: ...
     @property
     def users(self) -> bool: ...
+    @property
+    def evtx_prefilter(self) -> bool: ...
 
 def scan(
     inputs: List[Union[str, IO[bytes]]],

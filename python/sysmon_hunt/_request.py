@@ -52,6 +52,7 @@ def scan_config(
     threads: int = 0,
     chunk_size: int = 0,
     split_size: int = 0,
+    evtx_prefilter: bool = True,
 ) -> Tuple[_native.ScanConfig, List[exclusions.Rule]]:
     """The core's configuration of a scan and its exclusion rules, checked
     so that a bad option, by-field name or rule fails before any file is read."""
@@ -61,6 +62,7 @@ def scan_config(
         split_size=check_size("split_size", split_size),
         by=list(by_field_names(by)),
         users=bool(users),
+        evtx_prefilter=bool(evtx_prefilter),
     )
     by_fields = tuple(config.by or ())
     hit_type(by_fields)  # a name that cannot name a field of Hit fails here too
