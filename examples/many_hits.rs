@@ -1,0 +1,106 @@
+//! A small driver for the many-hits measurements (benches/results/many-hits.md):
+//! one piece of the core over one file, timed once, so that it can run under
+//! `valgrind --tool=cachegrind` as well as on the clock.
+//!
+//! ```text
+//! cargo build --release --example many_hits   (or --profile ci)
+//! many_hits parse FILE           every event through parse_event + judge
+//! many_hits aggregate FILE N     parse, add every hit to N partials, merge them on N threads, into_hits
+//! many_hits scan FILE THREADS    the public scan() (no Python)
+//! ```
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use sysmon_hunt::aggregate::Partial;
+use sysmon_hunt::framer::{Framer, StartSearch, END};
+use sysmon_hunt::matcher::Verdict;
+use sysmon_hunt::parser::{parse_event, EventValues, FieldTable};
+use sysmon_hunt::{scan, Detection, ScanOptions};
+
+fn event_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let framer = Framer::default();
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let StartSearch::Found(start) = framer.find_start(bytes, from, true) {
+        let end = framer.find_end(bytes, start + 6, bytes.len()).map_or(bytes.len(), |e| e + END.len());
+        spans.push((start, end));
+        from = start + 1;
+    }
+    spans
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: many_hits parse|aggregate|scan FILE [N]";
+    let mode = args.get(1).expect(usage).as_str();
+    let path = PathBuf::from(args.get(2).expect(usage));
+    let n: usize = args.get(3).map_or(1, |s| s.parse().expect("N is a number"));
+    let detection = Detection::telegram_downloads();
+    match mode {
+        "scan" => {
+            let options = ScanOptions { threads: n, ..ScanOptions::default() };
+            let t0 = Instant::now();
+            let out = scan(&[path], &detection, &options, &AtomicBool::new(false)).expect("scan");
+            let seconds = t0.elapsed().as_secs_f64();
+            println!(
+                "scan threads={n}: {:.3} s, {:.0} MB/s; {} events, {} hits, {} malformed",
+                seconds,
+                out.bytes as f64 / 1e6 / seconds,
+                out.events,
+                out.hits.len(),
+                out.malformed
+            );
+        }
+        "parse" | "aggregate" => {
+            let bytes = std::fs::read(&path).expect("read");
+            let spans = event_spans(&bytes);
+            let compiled = detection.compile();
+            let table = FieldTable::new(&compiled.fields);
+            let mut values = EventValues::default();
+            let mut partials: Vec<Partial> = (0..n.max(1)).map(|_| Partial::default()).collect();
+            let (mut hits, mut malformed) = (0u64, 0u64);
+            let t0 = Instant::now();
+            for (i, &(start, end)) in spans.iter().enumerate() {
+                if parse_event(&bytes[start..end], &table, &mut values).is_err() {
+                    malformed += 1;
+                    continue;
+                }
+                if let Verdict::Hit(time) = compiled.judge(&values) {
+                    hits += 1;
+                    if mode == "aggregate" {
+                        // Contiguous slices, as units of a file are.
+                        let partial = &mut partials[i * partials.len() / spans.len()];
+                        partial.add_hit(compiled.by_field_values(&values).map(Option::unwrap_or_default), time, None);
+                    }
+                }
+            }
+            let parsed = t0.elapsed().as_secs_f64();
+            println!(
+                "parse: {:.3} s, {:.0} MB/s; {} events, {} hits, {} malformed",
+                parsed,
+                bytes.len() as f64 / 1e6 / parsed,
+                spans.len(),
+                hits,
+                malformed
+            );
+            if mode == "aggregate" {
+                // Merged as scan() does: a rayon reduce on a pool of N threads.
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("pool");
+                let t1 = Instant::now();
+                let groups = pool.install(|| {
+                    let merged = partials.into_par_iter().reduce(Partial::default, |mut a, b| {
+                        a.merge(b);
+                        a
+                    });
+                    merged.into_hits().len()
+                });
+                println!("merge of {n} partials + into_hits: {:.3} s; {groups} groups", t1.elapsed().as_secs_f64());
+            }
+        }
+        _ => panic!("{usage}"),
+    }
+}
