@@ -30,12 +30,6 @@ const MAX_ATTRIBUTES: usize = 16;
 const SPACE: u8 = 1;
 const NAME_START: u8 = 2;
 const NAME: u8 = 4;
-/// Bytes that end this path's reading of an attribute value: the quote
-/// search runs to the closing quote, and any of these inside means the value
-/// needs the strict path (a reference, a line end or tab that normalization
-/// rewrites, `<` which is an error, `>` whose tokenizing differs between
-/// parsers and is never written by Sysmon).
-const VALUE_GIVE_UP: u8 = 8;
 
 static CLASS: [u8; 256] = byte_classes();
 
@@ -53,12 +47,35 @@ const fn byte_classes() -> [u8; 256] {
         if c == b' ' || c == b'\t' || c == b'\r' || c == b'\n' {
             table[b] |= SPACE;
         }
-        if c == b'&' || c == b'<' || c == b'>' || c == b'\t' || c == b'\r' || c == b'\n' {
-            table[b] |= VALUE_GIVE_UP;
-        }
         b += 1;
     }
     table
+}
+
+/// Whether character data holds none of `&`, `]` or CR: then it is its own
+/// value, and well-formed (the caller checked its characters).
+fn is_plain_text(text: &[u8]) -> bool {
+    // memchr3 is SIMD; Sysmon's text runs are tens to hundreds of bytes.
+    memchr::memchr3(b'&', b']', b'\r', text).is_none()
+}
+
+/// Whether an attribute value (between its quotes) holds a byte that makes
+/// it differ from its normalized value or makes it ill-formed: a reference,
+/// `<`, or tab/CR/LF, which are the only bytes below 0x20 left after the
+/// caller's check of the event's characters. `>` too: Sysmon never writes
+/// it there, and whether a tokenizer ends the tag at it is where parsers
+/// differ, so the strict path decides.
+fn needs_attribute_normalization(value: &[u8]) -> bool {
+    let special = |b: u8| (b == b'&') | (b == b'<') | (b == b'>') | (b < 0x20);
+    // Blocks folded without early exit vectorize; values are short, so
+    // the blocks are too.
+    let mut blocks = value.chunks_exact(16);
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &b| any | special(b)) {
+            return true;
+        }
+    }
+    blocks.remainder().iter().fold(false, |any, &b| any | special(b))
 }
 
 fn is(b: u8, class: u8) -> bool {
@@ -92,7 +109,8 @@ struct GiveUp;
 /// a Sysmon event. `false`: not decided here; `values` holds partial work and
 /// must be reset before the strict path runs.
 pub(super) fn parse_sysmon_shaped(event: &str, table: &FieldTable, values: &mut EventValues) -> bool {
-    FastParser { event, bytes: event.as_bytes(), at: 0, table, values }.run().is_ok()
+    let attributes = [Attribute::default(); MAX_ATTRIBUTES];
+    FastParser { event, bytes: event.as_bytes(), at: 0, table, values, attributes }.run().is_ok()
 }
 
 struct FastParser<'e, 't, 'v> {
@@ -102,9 +120,11 @@ struct FastParser<'e, 't, 'v> {
     at: usize,
     table: &'t FieldTable,
     values: &'v mut EventValues,
+    /// The attributes of the start tag being read (scratch, reused per tag).
+    attributes: [Attribute; MAX_ATTRIBUTES],
 }
 
-impl<'e> FastParser<'e, '_, '_> {
+impl FastParser<'_, '_, '_> {
     fn run(&mut self) -> Result<(), GiveUp> {
         let mut stack = [Open { name: Span::default(), context: Context::Other }; MAX_DEPTH];
         let mut depth = 0usize;
@@ -113,7 +133,13 @@ impl<'e> FastParser<'e, '_, '_> {
         let mut root_closed = false;
         let mut capture: Option<Capture> = None;
         loop {
-            let next_markup = memchr::memchr(b'<', &self.bytes[self.at..]).map(|i| self.at + i);
+            // Most markup follows markup directly (`</Data><Data ...>`):
+            // checked before paying a search's set-up.
+            let next_markup = if self.bytes.get(self.at) == Some(&b'<') {
+                Some(self.at)
+            } else {
+                memchr::memchr(b'<', &self.bytes[self.at..]).map(|i| self.at + i)
+            };
             let text_end = next_markup.unwrap_or(self.bytes.len());
             if text_end > self.at {
                 if depth == 0 {
@@ -123,8 +149,15 @@ impl<'e> FastParser<'e, '_, '_> {
                 }
                 let capturing = capture.as_ref().is_some_and(|c| c.depth == depth);
                 let text = &self.event[self.at..text_end];
-                let out = if capturing { Some(&mut self.values.text) } else { None };
-                xml_rules::decode_text(text, out).map_err(|_| GiveUp)?;
+                if is_plain_text(text.as_bytes()) {
+                    // Its own value: nothing to resolve, normalize or reject.
+                    if capturing {
+                        self.values.text.push_str(text);
+                    }
+                } else {
+                    let out = if capturing { Some(&mut self.values.text) } else { None };
+                    xml_rules::decode_text(text, out).map_err(|_| GiveUp)?;
+                }
             }
             let Some(lt) = next_markup else {
                 return if root_closed { Ok(()) } else { Err(GiveUp) };
@@ -147,8 +180,7 @@ impl<'e> FastParser<'e, '_, '_> {
                     root_closed = depth == 0;
                 }
                 Some(&b) if is(b, NAME_START) => {
-                    let mut attributes = [Attribute::default(); MAX_ATTRIBUTES];
-                    let (name, attribute_count, is_empty) = self.start_tag(&mut attributes)?;
+                    let (name, attribute_count, is_empty) = self.start_tag()?;
                     if !is_empty && depth == MAX_DEPTH {
                         return Err(GiveUp);
                     }
@@ -160,13 +192,8 @@ impl<'e> FastParser<'e, '_, '_> {
                         }
                     }
                     let parent = stack[..depth].last().map(|open| open.context);
-                    let (context, capture_slot) = self.open_element(
-                        name,
-                        &attributes[..attribute_count],
-                        parent,
-                        &mut seen_system,
-                        &mut seen_event_data,
-                    );
+                    let (context, capture_slot) =
+                        self.open_element(name, attribute_count, parent, &mut seen_system, &mut seen_event_data);
                     if let Some(slot) = capture_slot {
                         let at = self.values.text.len();
                         if is_empty {
@@ -221,7 +248,7 @@ impl<'e> FastParser<'e, '_, '_> {
 
     /// A start tag from its name (at `self.at`) through `>` or `/>`: its
     /// name, how many attributes it filled in, and whether it is empty.
-    fn start_tag(&mut self, attributes: &mut [Attribute; MAX_ATTRIBUTES]) -> Result<(Span, usize, bool), GiveUp> {
+    fn start_tag(&mut self) -> Result<(Span, usize, bool), GiveUp> {
         let name = self.name();
         let mut count = 0usize;
         loop {
@@ -240,10 +267,10 @@ impl<'e> FastParser<'e, '_, '_> {
                 Some(&b) if is(b, NAME_START) && self.at > space_start && count < MAX_ATTRIBUTES => {
                     let attribute = self.attribute()?;
                     let key = &self.bytes[attribute.name.start..attribute.name.end];
-                    if attributes[..count].iter().any(|a| &self.bytes[a.name.start..a.name.end] == key) {
+                    if self.attributes[..count].iter().any(|a| &self.bytes[a.name.start..a.name.end] == key) {
                         return Err(GiveUp);
                     }
-                    attributes[count] = attribute;
+                    self.attributes[count] = attribute;
                     count += 1;
                 }
                 _ => return Err(GiveUp),
@@ -265,24 +292,12 @@ impl<'e> FastParser<'e, '_, '_> {
             _ => return Err(GiveUp),
         };
         let start = self.at + 1;
-        let mut i = start;
-        loop {
-            let &b = self.bytes.get(i).ok_or(GiveUp)?;
-            if b == quote {
-                break;
-            }
-            if is(b, VALUE_GIVE_UP) {
-                return Err(GiveUp);
-            }
-            i += 1;
+        let end = start + memchr::memchr(quote, &self.bytes[start..]).ok_or(GiveUp)?;
+        if needs_attribute_normalization(&self.bytes[start..end]) {
+            return Err(GiveUp);
         }
-        self.at = i + 1;
-        Ok(Attribute { name, value: Span { start, end: i } })
-    }
-
-    fn str(&self, span: Span) -> &'e str {
-        let event: &'e str = self.event;
-        &event[span.start..span.end]
+        self.at = end + 1;
+        Ok(Attribute { name, value: Span { start, end } })
     }
 
     /// What the strict path's `open_element` does with a checked start tag:
@@ -293,20 +308,24 @@ impl<'e> FastParser<'e, '_, '_> {
     fn open_element(
         &mut self,
         name: Span,
-        attributes: &[Attribute],
+        attribute_count: usize,
         parent: Option<Context>,
         seen_system: &mut bool,
         seen_event_data: &mut bool,
     ) -> (Context, Option<usize>) {
-        let table = self.table;
-        let element_local = xml_rules::local_name(self.str(name));
+        // Borrowed field by field: the attributes are read while values fill.
+        let FastParser { event, attributes, table, values, .. } = self;
+        let event: &str = event;
+        let text_of = |span: Span| &event[span.start..span.end];
+        let attributes = &attributes[..attribute_count];
+        let element_local = xml_rules::local_name(text_of(name));
         let is_data = parent == Some(Context::EventData) && element_local == "Data";
         let in_system = parent == Some(Context::System);
         let wants_attributes = in_system && table.system_attributes.iter().any(|(e, _, _)| e == element_local);
         let mut data_slot = None;
         if wants_attributes {
             for attribute in attributes {
-                let attribute_name = self.str(attribute.name);
+                let attribute_name = text_of(attribute.name);
                 if super::is_namespace_declaration(attribute_name) {
                     continue;
                 }
@@ -314,10 +333,10 @@ impl<'e> FastParser<'e, '_, '_> {
                 if let Some(&(_, _, slot)) =
                     table.system_attributes.iter().find(|(e, a, _)| e == element_local && a == local)
                 {
-                    if self.values.is_missing(slot) {
-                        let start = self.values.text.len();
-                        self.values.text.push_str(self.str(attribute.value));
-                        self.values.slots[slot] = Slot::Value { start, end: self.values.text.len() };
+                    if values.is_missing(slot) {
+                        let start = values.text.len();
+                        values.text.push_str(text_of(attribute.value));
+                        values.slots[slot] = Slot::Value { start, end: values.text.len() };
                     }
                 }
             }
@@ -325,10 +344,10 @@ impl<'e> FastParser<'e, '_, '_> {
             let name_value = attributes
                 .iter()
                 .find(|a| {
-                    let attribute_name = self.str(a.name);
+                    let attribute_name = text_of(a.name);
                     xml_rules::local_name(attribute_name) == "Name" && !super::is_namespace_declaration(attribute_name)
                 })
-                .map(|a| self.str(a.value));
+                .map(|a| text_of(a.value));
             data_slot =
                 name_value.and_then(|v| table.data.iter().find(|(n, _)| n.as_str() == v)).map(|&(_, slot)| slot);
         }
@@ -347,20 +366,20 @@ impl<'e> FastParser<'e, '_, '_> {
         let mut capture_slot = None;
         if in_system {
             if let Some(&(_, slot)) = table.system_text.iter().find(|(e, _)| e == element_local) {
-                if self.values.is_missing(slot) {
+                if values.is_missing(slot) {
                     capture_slot = Some(slot);
                 }
             }
             // Read for its attributes: counts as seen even without them.
             if wants_attributes {
                 for &(ref element, _, slot) in &table.system_attributes {
-                    if element == element_local && self.values.is_missing(slot) {
-                        self.values.slots[slot] = Slot::NoValue;
+                    if element == element_local && values.is_missing(slot) {
+                        values.slots[slot] = Slot::NoValue;
                     }
                 }
             }
         } else if let Some(slot) = data_slot {
-            if self.values.is_missing(slot) {
+            if values.is_missing(slot) {
                 capture_slot = Some(slot);
             }
         }
