@@ -73,7 +73,8 @@ fn main() {
                     hits += 1;
                     if mode == "aggregate" {
                         // Contiguous slices, as units of a file are.
-                        let partial = &mut partials[i * partials.len() / spans.len()];
+                        let piece = i * partials.len() / spans.len();
+                        let partial = &mut partials[piece];
                         partial.add_hit(compiled.by_field_values(&values).map(Option::unwrap_or_default), time, None);
                     }
                 }

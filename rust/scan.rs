@@ -165,14 +165,16 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         scan_one_unit(&matcher, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
     };
 
-    let run_all_units = || -> Result<Partial> {
+    // The hits are taken inside the pool, where their sort runs in parallel.
+    let run_all_units = || -> Result<(Partial, Vec<Hit>)> {
         if options.threads == 1 || units.len() == 1 {
             let mut scratch = Scratch::new();
             let mut total = Partial::default();
             for unit in &units {
                 total.merge(run_unit(&mut scratch, unit)?);
             }
-            return Ok(total);
+            let hits = total.take_hits();
+            return Ok((total, hits));
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(options.threads)
@@ -192,9 +194,13 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
                     a.merge(b);
                     Ok(a)
                 })
+                .map(|mut merged| {
+                    let hits = merged.take_hits();
+                    (merged, hits)
+                })
         })
     };
-    let mut merged = run_all_units()?;
+    let (mut merged, hits) = run_all_units()?;
     if let Some(progress) = &options.progress {
         progress.finish();
     }
@@ -229,7 +235,7 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         malformed_examples,
         files_skipped: inputs.len() - sources.len(),
         inputs,
-        hits: merged.into_hits(),
+        hits,
     })
 }
 
