@@ -7,6 +7,7 @@
 //! many_hits parse FILE           every event through parse_event + judge
 //! many_hits aggregate FILE N     parse, add every hit to N partials, merge them on N threads, into_hits
 //! many_hits scan FILE THREADS    the public scan() (no Python)
+//! many_hits read-only|read|mmap FILE   the read path alone (see the arm below)
 //! ```
 
 use std::path::PathBuf;
@@ -35,7 +36,7 @@ fn event_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: many_hits parse|aggregate|scan FILE [N]";
+    let usage = "usage: many_hits parse|aggregate|scan|read-only|read|mmap FILE [N]";
     let mode = args.get(1).expect(usage).as_str();
     let path = PathBuf::from(args.get(2).expect(usage));
     let n: usize = args.get(3).map_or(1, |s| s.parse().expect("N is a number"));
@@ -101,6 +102,38 @@ fn main() {
                 });
                 println!("merge of {n} partials + into_hits: {:.3} s; {groups} groups", t1.elapsed().as_secs_f64());
             }
+        }
+        "read-only" | "read" | "mmap" => {
+            // The read-path question: what a pass over the file costs when
+            // its bytes are copied into a 1 MiB buffer (what `stream` does)
+            // or read in place from a mapping, with nothing else (read-only)
+            // or with one memmem pass for `<Event` (the framing's search).
+            let finder = memchr::memmem::Finder::new("<Event");
+            let t0 = Instant::now();
+            let (bytes, starts) = if mode == "mmap" {
+                let file = std::fs::File::open(&path).expect("open");
+                // SAFETY: measurement only; nothing truncates the file meanwhile.
+                let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.expect("mmap");
+                (map.len(), finder.find_iter(&map).count())
+            } else {
+                use std::io::Read;
+                let mut file = std::fs::File::open(&path).expect("open");
+                let mut buffer = vec![0u8; 1 << 20];
+                let (mut bytes, mut starts) = (0, 0);
+                loop {
+                    let n = file.read(&mut buffer).expect("read");
+                    if n == 0 {
+                        break;
+                    }
+                    bytes += n;
+                    if mode == "read" {
+                        starts += finder.find_iter(&buffer[..n]).count();
+                    }
+                }
+                (bytes, starts)
+            };
+            let seconds = t0.elapsed().as_secs_f64();
+            println!("{mode}: {seconds:.3} s, {:.0} MB/s; {starts} event starts", bytes as f64 / 1e6 / seconds);
         }
         _ => panic!("{usage}"),
     }
