@@ -17,6 +17,11 @@ Kinds
   dense      The worst case: every event a Telegram download, spread over
              --groups distinct groups (hosts, processes, files), so most events
              repeat a group.
+  distinct   The dense case at high cardinality: every event a Telegram
+             download, and each event starts a new group (a new downloaded
+             file) with probability --distinct (default 0.7), else repeats a
+             random earlier group at a later time. Groups are spread over
+             every Telegram host and process, as in a fleet-wide scan.
   sample     A small file (default 40K) to ship with the package: realistic
              background (no random Telegram events), a scripted set of Telegram
              downloads (6 groups, 9 events: one group three times, an
@@ -39,6 +44,7 @@ distinct groups (expected hits), malformed events.
 Examples
   python3 benches/generate.py --kind realistic --size 1G --seed 1 -o r.log
   python3 benches/generate.py --kind dense --size 200M --layout concat --crlf -o d.log
+  python3 benches/generate.py --kind distinct --size 200M -o many-hits.log
   python3 benches/generate.py --kind realistic --size 50M --utf16le --gzip -o r16.log.gz
   python3 benches/generate.py --kind sample --seed 7 -o python/sysmon_hunt/data/sample.log
 """
@@ -753,7 +759,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         description="Write a synthetic Sysmon XML log (seeded, reproducible).",
         epilog="Sizes take K/M/G suffixes (powers of 1024). See the module docstring for the kinds.")
-    ap.add_argument("--kind", choices=("realistic", "dense", "sample"), default="realistic")
+    ap.add_argument("--kind", choices=("realistic", "dense", "distinct", "sample"), default="realistic")
     ap.add_argument("--size", type=parse_size, default=None,
                     help="approximate output size in encoded bytes before gzip "
                          "(default 100M; 40K for --kind sample)")
@@ -773,7 +779,11 @@ def main(argv=None) -> int:
                          "--size counts the XML")
     ap.add_argument("--groups", type=int, default=10000,
                     help="--kind dense: number of distinct Telegram groups (default 10000)")
+    ap.add_argument("--distinct", type=float, default=0.7,
+                    help="--kind distinct: share of events that start a new group (default 0.7)")
     args = ap.parse_args(argv)
+    if not 0.0 < args.distinct <= 1.0:
+        ap.error("--distinct must be in (0, 1]")
 
     size = args.size if args.size is not None else (40 << 10 if args.kind == "sample" else 100 << 20)
     eol = "\r\n" if args.crlf else "\n"
@@ -837,6 +847,16 @@ def main(argv=None) -> int:
                 h = g.tg_hosts[k % len(g.tg_hosts)]
                 p = h.telegram[(k // len(g.tg_hosts)) % len(h.telegram)]
                 grp = dense_groups[k] = g.new_group(h, p, k)
+                g.groups.append(grp)
+            s = g.emit_group(grp)
+        elif args.kind == "distinct":
+            if g.groups and g.r() >= args.distinct:
+                grp = g.groups[int(g.r() * len(g.groups))]
+            else:
+                n = len(g.groups)
+                h = g.tg_hosts[n % len(g.tg_hosts)]
+                p = h.telegram[(n // len(g.tg_hosts)) % len(h.telegram)]
+                grp = g.new_group(h, p, n + 1)
                 g.groups.append(grp)
             s = g.emit_group(grp)
         else:

@@ -6,7 +6,9 @@ One script, standard library only:
      and installs it into its own venv, `benches/out/venv` (no system site
      packages, so the editable install other developers use is untouched);
   2. makes the corpora with benches/generate.py under `benches/out/data/`
-     (kept between runs): realistic 1 GiB and 4 GiB, dense 256 MiB, the first
+     (kept between runs): realistic 1 GiB and 4 GiB, dense 256 MiB, dense
+     with distinct groups (`--kind distinct`, ~70% of events a new group)
+     256 MiB, the first
      20 MiB of the realistic mix (same seed, so a prefix of the big file) for
      the pure-Python reference, realistic 1 GiB gzipped by generate.py
      (`--gzip`: Python's gzip module at level 6), and the same text with
@@ -27,7 +29,7 @@ the first match. MB = 10^6 bytes.
 
 Usage
   python3 benches/run.py                # full run (1 GiB / 4 GiB): ~3 min to make the corpora once, ~5 min of timing on 2 cores
-  python3 benches/run.py --quick        # 256 MiB / 1 GiB, dense 64 MiB, gzip 256 MiB
+  python3 benches/run.py --quick        # 256 MiB / 1 GiB, dense (both kinds) 64 MiB, gzip 256 MiB
   python3 benches/run.py --skip-build   # reuse the venv's installed wheel
 """
 
@@ -324,10 +326,11 @@ def main(argv=None) -> int:
         main_mb = int(args.size_gb * 1024)
         sizes = {"main": "%dM" % main_mb, "big": "%dM" % (4 * main_mb),
                  "dense": "%dM" % max(16, main_mb // 4), "gzip": "%dM" % main_mb}
+        sizes["distinct"] = sizes["dense"]
     elif args.quick:
-        sizes = {"main": "256M", "big": "1G", "dense": "64M", "gzip": "256M"}
+        sizes = {"main": "256M", "big": "1G", "dense": "64M", "distinct": "64M", "gzip": "256M"}
     else:
-        sizes = {"main": "1G", "big": "4G", "dense": "256M", "gzip": "1G"}
+        sizes = {"main": "1G", "big": "4G", "dense": "256M", "distinct": "256M", "gzip": "1G"}
     sizes["slice"] = "20M"
 
     info = machine()
@@ -339,6 +342,7 @@ def main(argv=None) -> int:
         "main": corpus("realistic", sizes["main"]),
         "big": corpus("realistic", sizes["big"]),
         "dense": corpus("dense", sizes["dense"]),
+        "distinct": corpus("distinct", sizes["distinct"]),
         "slice": corpus("realistic", sizes["slice"]),
         "gzip": corpus("realistic", sizes["gzip"], gzip=True),
         "gzip1": gzip_fast(corpus("realistic", sizes["gzip"])),
@@ -384,6 +388,16 @@ def main(argv=None) -> int:
         (new("dense_cat", "cat > /dev/null", nbytes["dense"]), shell_runner(["cat", str(dense)])),
         (new("dense1", "scan(threads=1)", nbytes["dense"]), scan_runner(dense, 1)),
         (new("denseN", "scan() all threads", nbytes["dense"]), scan_runner(dense, 0)),
+    ], reps)
+
+    # 3b. Dense with distinct groups (every event a hit, most a new group).
+    distinct = files["distinct"]
+    log("\n== %s" % distinct.name)
+    warm(distinct)
+    measure([
+        (new("distinct_cat", "cat > /dev/null", nbytes["distinct"]), shell_runner(["cat", str(distinct)])),
+        (new("distinct1", "scan(threads=1)", nbytes["distinct"]), scan_runner(distinct, 1)),
+        (new("distinctN", "scan() all threads", nbytes["distinct"]), scan_runner(distinct, 0)),
     ], reps)
 
     # 4. Against the pure-Python reference on the slice.
@@ -437,6 +451,8 @@ def main(argv=None) -> int:
     r_grep = T["scan1"].best / T["grep"].best
     r_threads = T["scan1"].best / T["scanN"].best
     dense_mbps = T["dense1"].mbps()
+    distinct_mbps = T["distinct1"].mbps()
+    r_distinct_threads = T["distinct1"].best / T["distinctN"].best
     r_ref = T["ref"].best / T["sliceN"].best
     r_ref1 = T["ref"].best / T["slice1"].best
     rss_ok = abs(rss_big - rss_main) <= 20 and max(rss_big, rss_main) < 100
@@ -453,7 +469,8 @@ def main(argv=None) -> int:
     w("- load average (1/5/15 min) when timing started: %s; at the end: %.2f %.2f %.2f"
       % ((info["load_start"],) + os.getloadavg()))
     w("- files (benches/generate.py, seed %d): %s" % (SEED, "; ".join(
-        "%s `%s` %s" % (k, files[k].name, human(nbytes[k])) for k in ("main", "big", "dense", "slice", "gzip", "gzip1"))))
+        "%s `%s` %s" % (k, files[k].name, human(nbytes[k]))
+        for k in ("main", "big", "dense", "distinct", "slice", "gzip", "gzip1"))))
     w("- each time: best of %d (median in brackets), file in page cache; MB = 10^6 bytes" % reps)
     w("")
     w("| comparison | measured | ratio | target | verdict |")
@@ -468,6 +485,10 @@ def main(argv=None) -> int:
       % (sizes["main"], t("scanN"), r_threads, ncores, verdict(r_threads >= 1.7)))
     w("| dense worst case %s, 1 thread | scan(threads=1) %s; all threads %s | %.0f MB/s per core | >= 300 MB/s | %s |"
       % (sizes["dense"], t("dense1"), t("denseN"), dense_mbps, verdict(dense_mbps >= 300)))
+    w("| dense, distinct groups %s, 1 thread | scan(threads=1) %s | %.0f MB/s per core | >= 300 MB/s | %s |"
+      % (sizes["distinct"], t("distinct1"), distinct_mbps, verdict(distinct_mbps >= 300)))
+    w("| dense, distinct groups %s, all threads vs one | scan() %s | %.2fx faster on %s cores | >= 1.7 (2 cores) | %s |"
+      % (sizes["distinct"], t("distinctN"), r_distinct_threads, ncores, verdict(r_distinct_threads >= 1.7)))
     w("| vs pure-Python reference, realistic 20M | reference %s; scan() %s; scan(threads=1) %s | %.0fx (1 thread: %.0fx)%s | >= 50x | %s |"
       % (t("ref"), t("sliceN"), t("slice1"), r_ref, r_ref1, "" if agree else " RESULTS DIFFER", verdict(r_ref >= 50 and agree)))
     w("| peak RSS, realistic %s vs %s (fresh process each, all threads) | %.1f MiB vs %.1f MiB (1 thread: %.1f vs %.1f; a 20 MB scan: %.1f; hit groups: %d vs %d) | %+.1f MiB | within 20 MB, < 100 MB | %s |"
@@ -491,6 +512,9 @@ def main(argv=None) -> int:
             ("cat > /dev/null", "dense", "dense_cat"),
             ("scan(threads=1)", "dense", "dense1"),
             ("scan() all threads", "dense", "denseN"),
+            ("cat > /dev/null", "distinct", "distinct_cat"),
+            ("scan(threads=1)", "distinct", "distinct1"),
+            ("scan() all threads", "distinct", "distinctN"),
             ("reference.scan()", "slice", "ref"),
             ("scan(threads=1)", "slice", "slice1"),
             ("scan()", "slice", "sliceN"),
@@ -502,10 +526,13 @@ def main(argv=None) -> int:
         w("| %s | %s | %.3f s | %.0f |" % (what, files[f].name, T[key].best, T[key].mbps()))
     w("")
     i_main, i_dense, i_slice = T["scan1"].info, T["dense1"].info, T["ref"].info
+    i_distinct = T["distinct1"].info
     w("What was found: realistic %s: %d events, %d matching in %d groups, %d malformed (grep counted %s lines); "
-      "dense: %d events, %d groups; slice: %d events, %d groups, reference and scan() %s."
+      "dense: %d events, %d groups; dense distinct: %d events, %d groups; "
+      "slice: %d events, %d groups, reference and scan() %s."
       % (sizes["main"], i_main["events"], i_main["matching"], i_main["groups"], i_main["malformed"],
-         T["grep"].info["stdout"], i_dense["events"], i_dense["groups"], i_slice["events"], i_slice["groups"],
+         T["grep"].info["stdout"], i_dense["events"], i_dense["groups"],
+         i_distinct["events"], i_distinct["groups"], i_slice["events"], i_slice["groups"],
          "agree" if agree else "DISAGREE"))
     table = "\n".join(lines) + "\n"
     print(table)

@@ -5,14 +5,17 @@
 //! depends on how the work was split.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 /// Groups are keyed by ~300 bytes of by-field values; SipHash cost ~10% of
 /// the dense worst case. foldhash is several times faster and still seeded
 /// per process, so colliding keys cannot be prepared in a log in advance.
-type Groups = HashMap<String, GroupStats, foldhash::fast::RandomState>;
+/// The table is sharded so that merges and the final sort scale.
+#[path = "groups.rs"]
+mod groups;
+type Groups = groups::GroupTable;
 
 use crate::time::Micros;
 
@@ -121,12 +124,7 @@ impl Partial {
             }
             self.key.push_str(value);
         }
-        match self.groups.get_mut(self.key.as_str()) {
-            Some(group) => group.add(time, distinct),
-            None => {
-                self.groups.insert(self.key.clone(), GroupStats::new(time, distinct));
-            }
-        }
+        self.groups.add(&self.key, time, distinct);
     }
 
     pub fn add_malformed(&mut self, file_index: usize, offset: u64, reason: &'static str) {
@@ -148,23 +146,7 @@ impl Partial {
         self.examples.truncate(MAX_MALFORMED_EXAMPLES);
         self.damage.extend(other.damage);
         self.damage.sort_by_key(|d| (d.file_index, d.offset));
-        if self.groups.len() < other.groups.len() {
-            let mine = std::mem::replace(&mut self.groups, other.groups);
-            self.merge_groups(mine);
-        } else {
-            self.merge_groups(other.groups);
-        }
-    }
-
-    fn merge_groups(&mut self, groups: Groups) {
-        for (key, stats) in groups {
-            match self.groups.entry(key) {
-                std::collections::hash_map::Entry::Occupied(mut group) => group.get_mut().merge(stats),
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(stats);
-                }
-            }
-        }
+        self.groups.merge(other.groups);
     }
 
     /// Whether every group holds `fields` by-field values: a partial that
@@ -173,14 +155,15 @@ impl Partial {
         self.groups.keys().all(|key| memchr::memchr_iter(KEY_SEPARATOR as u8, key.as_bytes()).count() + 1 == fields)
     }
 
-    /// The hits, ordered by their by-field values.
+    /// The hits, ordered by their by-field values. Sorted in parallel when
+    /// called on a worker of a rayon pool.
     pub fn into_hits(self) -> Vec<Hit> {
-        let mut groups: Vec<(String, GroupStats)> = self.groups.into_iter().collect();
-        groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        groups
-            .into_iter()
-            .map(|(key, stats)| Hit { values: key.split(KEY_SEPARATOR).map(str::to_string).collect(), stats })
-            .collect()
+        self.groups.into_hits()
+    }
+
+    /// [`Partial::into_hits`], leaving the counts and examples in place.
+    pub fn take_hits(&mut self) -> Vec<Hit> {
+        std::mem::take(&mut self.groups).into_hits()
     }
 }
 
@@ -194,7 +177,7 @@ mod tests {
     fn merging_forged_huge_counts_does_not_overflow() {
         let mut a = Partial { events: u64::MAX - 1, malformed: u64::MAX, ..Partial::default() };
         a.add_hit(["h"], 1, None);
-        a.groups.values_mut().for_each(|g| g.count = u64::MAX);
+        a.groups.stats_mut().for_each(|g| g.count = u64::MAX);
         let b = a.clone();
         a.merge(b);
         assert_eq!((a.events, a.malformed), (u64::MAX, u64::MAX));

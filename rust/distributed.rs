@@ -133,7 +133,7 @@ pub fn partial_from_bytes(bytes: &[u8]) -> Result<Partial> {
 /// `plan` is every file the scan's inputs named, in input order, as
 /// [`plan_path`] gave them (skipped ones included, where a local scan lists
 /// them), and `detection` the one every unit was scanned for.
-pub fn finish(merged: Partial, plan: &[PlannedFile], detection: &Detection) -> Result<ScanOutput> {
+pub fn finish(mut merged: Partial, plan: &[PlannedFile], detection: &Detection) -> Result<ScanOutput> {
     let inputs = plan
         .iter()
         .map(|file| match &file.skipped {
@@ -152,7 +152,8 @@ pub fn finish(merged: Partial, plan: &[PlannedFile], detection: &Detection) -> R
     if !merged.groups_have_fields(by_fields) {
         return Err(Error::InvalidPartial(format!("a group without {by_fields} by-field values")));
     }
-    ScanOutput::assemble(inputs, merged)
+    let hits = merged.take_hits();
+    ScanOutput::assemble(inputs, merged, hits)
 }
 
 #[cfg(test)]

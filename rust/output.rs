@@ -57,12 +57,14 @@ impl InputReport {
 
 impl ScanOutput {
     /// The output of a scan of `inputs` (in the order given, skipped ones
-    /// included) whose units' partial results were merged into `merged`.
+    /// included) whose units' partial results were merged into `merged`,
+    /// with `hits` taken from it (so that their sort can run where the
+    /// caller has threads: see [`Partial::take_hits`]).
     /// Partials number files among the *scanned* inputs only; here every
     /// file number becomes an index into `inputs`. A number that names no
     /// scanned input means the partials were not made for this scan:
     /// `InvalidPartial`.
-    pub fn assemble(mut inputs: Vec<InputReport>, mut merged: Partial) -> Result<ScanOutput> {
+    pub fn assemble(mut inputs: Vec<InputReport>, mut merged: Partial, hits: Vec<Hit>) -> Result<ScanOutput> {
         let input_of: Vec<usize> = (0..inputs.len()).filter(|&i| inputs[i].skipped.is_none()).collect();
         let place = |file_index: usize, what: &str| {
             input_of.get(file_index).copied().ok_or_else(|| {
@@ -86,7 +88,7 @@ impl ScanOutput {
             malformed_examples,
             files_skipped: inputs.len() - input_of.len(),
             inputs,
-            hits: merged.into_hits(),
+            hits,
         })
     }
 }

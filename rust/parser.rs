@@ -18,6 +18,9 @@ use quick_xml::reader::Reader;
 use crate::detection::FieldPath;
 use crate::xml_rules::{self, Reason};
 
+#[path = "fast_parse.rs"]
+mod fast_parse;
+
 /// Which values to collect, by where they live. Built once per detection.
 #[derive(Clone, Debug, Default)]
 pub struct FieldTable {
@@ -135,6 +138,22 @@ struct Capture {
 /// Parses `event` (the bytes from `<Event` through `</Event>`), checking that
 /// it is well-formed XML 1.0 and filling `values` with the fields of `table`.
 pub fn parse_event(event: &[u8], table: &FieldTable, values: &mut EventValues) -> Result<(), Reason> {
+    values.reset(table.slots);
+    let text = simdutf8::basic::from_utf8(event).map_err(|_| "invalid UTF-8")?;
+    if xml_rules::has_forbidden_char(event) {
+        return Err("character XML forbids");
+    }
+    // The usual Sysmon shape in one pass; anything else (and every verdict
+    // of malformed) is left to the strict path below.
+    if fast_parse::parse_sysmon_shaped(text, table, values) {
+        return Ok(());
+    }
+    parse_strictly(event, table, values)
+}
+
+/// [`parse_event`] by the general path alone: quick-xml and the rules of
+/// [`xml_rules`], for any event.
+fn parse_strictly(event: &[u8], table: &FieldTable, values: &mut EventValues) -> Result<(), Reason> {
     values.reset(table.slots);
     simdutf8::basic::from_utf8(event).map_err(|_| "invalid UTF-8")?;
     if xml_rules::has_forbidden_char(event) {

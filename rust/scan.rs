@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::aggregate::{Damage, Partial};
+use crate::aggregate::{Damage, Hit, Partial};
 use crate::detection::Detection;
 use crate::error::{Error, Result};
 use crate::evtx::scan_evtx_unit;
@@ -126,14 +126,16 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
         scan_one_unit(&context, scratch, source, unit, options.chunk_size, options.progress.as_ref(), cancel)
     };
 
-    let run_all_units = || -> Result<Partial> {
+    // The hits are taken inside the pool, where their sort runs in parallel.
+    let run_all_units = || -> Result<(Partial, Vec<Hit>)> {
         if options.threads == 1 || units.len() == 1 {
             let mut scratch = Scratch::new();
             let mut total = Partial::default();
             for unit in &units {
                 total.merge(run_unit(&mut scratch, unit)?);
             }
-            return Ok(total);
+            let hits = total.take_hits();
+            return Ok((total, hits));
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(options.threads)
@@ -153,9 +155,13 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
                     a.merge(b);
                     Ok(a)
                 })
+                .map(|mut merged| {
+                    let hits = merged.take_hits();
+                    (merged, hits)
+                })
         })
     };
-    let merged = run_all_units()?;
+    let (merged, hits) = run_all_units()?;
     if let Some(progress) = &options.progress {
         progress.finish();
     }
@@ -167,7 +173,7 @@ fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, 
             Planned::Skip { path, reason } => InputReport::skipped(path, reason),
         })
         .collect();
-    ScanOutput::assemble(inputs, merged)
+    ScanOutput::assemble(inputs, merged, hits)
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

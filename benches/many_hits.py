@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Before/after timing of the Rust core for benches/results/many-hits.md.
+
+Runs two builds of examples/many_hits.rs (`scan FILE THREADS`: the public
+Rust `scan()`, no Python) on the same files, interleaved (before, after,
+before, ...), each the best of --reps, with `cat` and `grep -c -F` on the
+same file as yardsticks. Prints a Markdown table; MB = 10^6 bytes.
+
+  cargo build --release --example many_hits   # at each commit; copy the binary
+  python3 benches/many_hits.py --before OLD_BINARY --after NEW_BINARY FILE...
+
+With --python-before/--python-after (the python of a venv holding each
+commit's release wheel) it times `sysmon_hunt.scan()` end to end instead,
+in a fresh child process per run that times only the call (result objects
+included), as benches/run.py does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import time
+from typing import Dict, List, Tuple
+
+
+def timed(cmd: List[str]) -> Tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return time.perf_counter() - t0, out
+
+
+def core_seconds(binary: str, path: str, threads: int) -> Tuple[float, str]:
+    """The driver's own timing of scan() (process start and exit not counted)."""
+    _, out = timed([binary, "scan", path, str(threads)])
+    match = re.search(r"threads=\d+: ([0-9.]+) s", out)
+    if not match:
+        raise RuntimeError("unexpected driver output: %r" % out)
+    return float(match.group(1)), out.strip()
+
+
+CHILD = r"""
+import sys, time
+import sysmon_hunt
+path, threads = sys.argv[1], int(sys.argv[2])
+t0 = time.perf_counter()
+result = sysmon_hunt.scan(path, threads=threads)
+seconds = time.perf_counter() - t0
+hits = list(result)
+print("threads=%d: %.6f s; %d events, %d hits, %d malformed"
+      % (threads, seconds, result.stats.events, len(hits), result.stats.malformed))
+"""
+
+
+def python_seconds(python: str, path: str, threads: int) -> Tuple[float, str]:
+    """`scan()` timed inside a fresh interpreter of the given venv."""
+    _, out = timed([python, "-I", "-c", CHILD, path, str(threads)])
+    match = re.search(r"threads=\d+: ([0-9.]+) s", out)
+    if not match:
+        raise RuntimeError("unexpected child output: %r" % out)
+    return float(match.group(1)), out.strip()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--before", default="")
+    ap.add_argument("--after", default="")
+    ap.add_argument("--python-before", help="time scan() in this venv python instead of --before")
+    ap.add_argument("--python-after", help="time scan() in this venv python instead of --after")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("files", nargs="+")
+    args = ap.parse_args()
+    threads = [int(t) for t in args.threads.split(",")]
+    rows = []
+    for path in args.files:
+        size = os.path.getsize(path)
+        subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
+        best: Dict[str, float] = {}
+        said: Dict[str, str] = {}
+
+        def keep(key: str, seconds: float) -> None:
+            best[key] = min(best.get(key, float("inf")), seconds)
+
+        for _ in range(args.reps):
+            keep("cat", timed(["cat", path])[0])
+            seconds, _ = timed(["grep", "-c", "-F", ":Zone.Identifier<", path])
+            keep("grep", seconds)
+            for n in threads:
+                for label, binary, python in (("before", args.before, args.python_before),
+                                              ("after", args.after, args.python_after)):
+                    if python:
+                        seconds, out = python_seconds(python, path, n)
+                    else:
+                        seconds, out = core_seconds(binary, path, n)
+                    keep("%s%d" % (label, n), seconds)
+                    said["%s%d" % (label, n)] = out
+        if said["before1"].split(";", 1)[1] != said["after1"].split(";", 1)[1]:
+            raise SystemExit("results differ: %s vs %s" % (said["before1"], said["after1"]))
+        mbps = lambda key: size / 1e6 / best[key]  # noqa: E731
+        for n in threads:
+            b, a = "before%d" % n, "after%d" % n
+            rows.append("| %s | %d | %.0f MB/s | %.0f MB/s | %.2fx | %.2fx grep's time; cat %.0f MB/s |" % (
+                os.path.basename(path), n, mbps(b), mbps(a), best[b] / best[a], best[a] / best["grep"], mbps("cat")))
+        rows.append("| | | %s | | | |" % said["after1"].split(";", 1)[1].strip())
+    print("| file | threads | before | after | speed-up | after vs grep -c -F; cat |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
