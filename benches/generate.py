@@ -2,8 +2,8 @@
 """Seeded generator of synthetic Windows Sysmon XML logs.
 
 Writes logs shaped like real Sysmon exports for benchmarking and testing the
-"Download Files Using Telegram" detection (see shared/spec/DETECTION.md and
-shared/design/PERFORMANCE.md, "The realistic mix"). Standard library only.
+"Download Files Using Telegram" detection (docs/semantics.md; the realistic
+mix is described in benches/README.md). Standard library only.
 
 Kinds
   realistic  The benchmark mix: ~1.35 KB per event; event IDs 7 (25%), 12/13

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark of sysmon-hunt against the hardware (PERFORMANCE.md).
+"""End-to-end benchmark of sysmon-hunt against the hardware (benches/README.md says what fast means).
 
 One script, standard library only:
   1. builds the release wheel (`maturin build --release -o benches/out/wheels`)
@@ -12,7 +12,7 @@ One script, standard library only:
      20 MiB of the realistic mix (same seed, so a prefix of the big file) for
      the pure-Python reference, realistic 1 GiB gzipped by generate.py
      (`--gzip`: Python's gzip module at level 6), and the same text with
-     `gzip -1` (the level of PERFORMANCE.md's reference zcat figure);
+     `gzip -1` (the level of the reference zcat figure);
   3. times everything on the same files in one run, each file read into the
      page cache first (`cat file > /dev/null`), and prints a Markdown table of
      ratios with a verdict per target. The table also goes to
@@ -157,7 +157,7 @@ def corpus(kind: str, size: str, gzip: bool = False) -> Path:
 
 
 def gzip_fast(plain: Path) -> Path:
-    """`gzip -1` of a plain corpus (PERFORMANCE.md's reference gzip figure)."""
+    """`gzip -1` of a plain corpus (the reference gzip figure)."""
     path = plain.with_name(plain.name + ".gzip1.gz")
     if not path.exists():
         partial = path.with_name(path.name + ".partial")

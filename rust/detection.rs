@@ -113,7 +113,7 @@ pub const SYSTEM_ATTRIBUTE_ELEMENTS: [&str; 5] = ["Provider", "TimeCreated", "Co
 pub const STATS_COLUMNS: [&str; 3] = ["count", "firstTime", "lastTime"];
 
 impl ByField {
-    /// The by-field Splunk calls `name` (README, Semantics): the detection's
+    /// The by-field Splunk calls `name` (docs/semantics.md, "By-fields"): the detection's
     /// own field names first (`EventCode`, `process_id`, `dest`,
     /// `process_name`), then the text `System` elements of the Windows event
     /// schema, then any other name as `EventData/Data[@Name=name]`. Names are
@@ -172,7 +172,7 @@ fn data(name: &str) -> FieldPath {
 
 impl Detection {
     /// Splunk security_content "Download Files Using Telegram" v1
-    /// (58194e28-ae5e-11eb-8912-acde48001122), as DETECTION.md fixes it.
+    /// (58194e28-ae5e-11eb-8912-acde48001122), as docs/semantics.md fixes it.
     pub fn telegram_downloads() -> Detection {
         Detection {
             name: "Download Files Using Telegram".to_string(),

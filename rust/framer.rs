@@ -1,4 +1,4 @@
-//! Finds event boundaries in raw bytes (DETECTION.md, "Input framing").
+//! Finds event boundaries in raw bytes (docs/semantics.md, "Framing").
 //!
 //! An event starts at every `<Event` followed by white space, `>` or `/`, and
 //! ends at the first `</Event>` after it. Everything here works on a slice of

@@ -13,7 +13,7 @@
 //!
 //! Counts: every record is counted (`json_records`); records recognised as
 //! Windows events (`json_events`) and malformed records are counted among
-//! the records parsed, i.e. those that could match. Like DETECTION.md's
+//! the records parsed, i.e. those that could match. Like docs/semantics.md's
 //! malformed count, they are therefore lower bounds, which the reference
 //! (parsing every record) gives exactly.
 

@@ -1,6 +1,6 @@
 //! `System/TimeCreated/@SystemTime` to microseconds since the Unix epoch.
 //!
-//! Accepted form (README, Semantics): `YYYY-MM-DDTHH:MM:SS[.fraction][Z]` in
+//! Accepted form (docs/semantics.md, "Values and fields"): `YYYY-MM-DDTHH:MM:SS[.fraction][Z]` in
 //! ASCII digits, XML whitespace around it ignored, a real proleptic-Gregorian
 //! date in years 1-9999, seconds 00-59, at least one digit after a `.`, any
 //! number of fraction digits truncated (never rounded) to microseconds.

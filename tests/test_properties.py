@@ -70,7 +70,7 @@ NASTY: Dict[str, Tuple[bytes, int]] = {
 def test_nasty_cases(name: str, threads: int, chunk_size: int, split_size: int) -> None:
     raw, matched = NASTY[name]
     native, ref = check_bytes(raw, threads, chunk_size, split_size)
-    assert sum(hit.count for hit in ref) == matched, "the reference disagrees with DETECTION.md"
+    assert sum(hit.count for hit in ref) == matched, "the reference disagrees with docs/semantics.md"
     assert sum(hit.count for hit in native) == matched
 
 

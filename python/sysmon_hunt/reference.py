@@ -5,8 +5,8 @@ it in one go, finds events with a plain loop and parses every event on its own
 with Python's expat, so that each step can be checked by reading it against
 the contract. Property tests compare the fast Rust core against it.
 
-It follows ``shared/spec/DETECTION.md`` (the contract) and the "Semantics"
-section of the project README (the decisions where the contract is silent).
+It follows ``docs/semantics.md`` (the contract, with every decision where
+Splunk's search leaves one open) and ``docs/json.md`` for JSON inputs.
 The steps, in order, each a small function below:
 
 0. inputs     - a directory is walked recursively (entries sorted by name,

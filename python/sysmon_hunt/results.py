@@ -95,7 +95,7 @@ class ScanStats(NamedTuple):
     bytes: int
     #: `<Event` starts seen. Exact and identical across implementations.
     events: int
-    #: Events found malformed (see DETECTION.md "Counting").
+    #: Events found malformed (see docs/semantics.md, "Counting").
     malformed: int
     #: The first few malformed events, in file order then offset order.
     malformed_examples: Tuple[MalformedEvent, ...]
