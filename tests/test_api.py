@@ -148,7 +148,8 @@ def test_stats_fields(log: Path) -> None:
     stats = sysmon_hunt.scan(log).stats
     assert isinstance(stats, ScanStats)
     assert stats._fields == (
-        "files", "bytes", "events", "malformed", "malformed_examples", "excluded", "inputs", "files_skipped"
+        "files", "bytes", "events", "malformed", "malformed_examples", "excluded", "inputs", "files_skipped",
+        "json_records", "json_events",
     )
     assert stats.inputs == (sysmon_hunt.InputStats(str(log), "xml", log.stat().st_size),)
     assert stats.files_skipped == 0
