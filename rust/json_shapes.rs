@@ -8,11 +8,11 @@
 //! - **ECS** (Winlogbeat, bare or an Elasticsearch hit's `_source`):
 //!   `winlog.provider_name`, `winlog.event_id`, `winlog.computer_name`,
 //!   `@timestamp`, `winlog.channel`, `winlog.record_id`, `winlog.event_data.<Name>`.
+//! - **Splunk** (`result._raw`): the XML event, judged by the XML path.
 //! - **NXLog** (flat, as in OTRF Security-Datasets): `SourceName`,
 //!   `EventID`, `Hostname`, Sysmon's `UtcTime` as the time, `Channel`,
 //!   `RecordNumber`, `Version`, `Task`, `OpcodeValue`, and the `EventData`
 //!   fields as top-level keys.
-//! - **Splunk** (`result._raw`): the XML event, judged by the XML path.
 //!
 //! A record is the first shape that fits, in that order. Values: a string
 //! is its decoded text, a number or `true`/`false` its text as written,
@@ -403,5 +403,37 @@ fn splunk_raw<'r>(result: &Members<'r>) -> Option<Cow<'r, str>> {
         scalar_text(raw)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detection::Detection;
+
+    #[test]
+    fn surrogates_pair_or_the_record_is_malformed() {
+        assert!(!has_lone_surrogate(r#"{"a":"\ud83d\ude00 \u0074"}"#));
+        assert!(!has_lone_surrogate(r#"{"a":"\\ud800"}"#));
+        for lone in [r#""\ud800""#, r#""\udc00""#, r#""\ud83d\u0041""#, r#""\ud83dx\ude00""#, r#""\ude00\ud83d""#] {
+            assert!(has_lone_surrogate(lone), "{lone}");
+        }
+    }
+
+    #[test]
+    fn values_are_decoded_strings_and_numbers_as_written() {
+        let compiled = Detection::telegram_downloads().with_by_fields(&["process_id", "EventCode"]).unwrap().compile();
+        let table = JsonTable::new(&compiled.fields);
+        let mut values = EventValues::default();
+        let record = br#"{"SourceName":"Microsoft-Windows-Sysmon","EventID":15,"ProcessId":4.20,"Image":"C:\\T\u0065legram.exe","Image":"x","UtcTime":"2020-10-09 22:28:00.962"}"#;
+        assert_eq!(read_record(record, &table, &mut values), Ok(Record::Event));
+        let slot = |path: FieldPath| compiled.fields.iter().position(|f| *f == path).unwrap();
+        assert_eq!(values.get(slot(FieldPath::Data("Image".into()))), Some(r"C:\Telegram.exe"));
+        assert_eq!(values.get(slot(FieldPath::Data("ProcessId".into()))), Some("4.20"));
+        assert_eq!(values.get(slot(FieldPath::SystemText("EventID".into()))), Some("15"));
+        let time = FieldPath::SystemAttribute { element: "TimeCreated".into(), attribute: "SystemTime".into() };
+        assert_eq!(values.get(slot(time)), Some("2020-10-09T22:28:00.962"));
+        assert_eq!(read_record(b"[1, {}]", &table, &mut values), Ok(Record::NotAnEvent));
+        assert_eq!(read_record(br#"{"a":1} x"#, &table, &mut values), Err("not valid JSON"));
     }
 }

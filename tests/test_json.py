@@ -283,3 +283,63 @@ def test_text_logs_opening_with_a_bracket_stay_text() -> None:
     for data in (b"[", b"[ ]", b"{ }", b' {"a"'):
         assert sysmon_hunt.scan(io.BytesIO(data)).stats.inputs[0].format == "json"
         assert reference.scan_bytes(data).stats.inputs[0].format == "json"
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def evtx_to_jsonl():
+    """Runs examples/evtx_to_jsonl.rs (the evtx crate's JSON, as `evtx_dump
+    -o jsonl` writes it); skips when cargo is not available."""
+    import shutil
+
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo is needed to build examples/evtx_to_jsonl.rs")
+
+    def convert(source: Path, target: Path) -> None:
+        subprocess.run(
+            ["cargo", "run", "-q", "--profile", "ci", "--example", "evtx_to_jsonl", "--", str(source), str(target)],
+            cwd=REPO, check=True, capture_output=True, timeout=900,
+        )
+
+    return convert
+
+
+def test_evtx_crate_json_of_the_corpus_evtx(corpus_dir: Path, tmp_path: Path, evtx_to_jsonl) -> None:
+    """Real evtx-crate JSON: the corpus EVTX rendered by the evtx crate gives
+    what its XML rendering gives, and, with the telegram-derived Image
+    values put in (by EventRecordID), exactly the telegram-derived XML's hits."""
+    import re
+
+    folder = corpus_dir / "real" / "casimkhan-sysmongo"
+    jsonl = tmp_path / "sysmon.jsonl"
+    evtx_to_jsonl(folder / "sysmon-operational.evtx", jsonl)
+    result = sysmon_hunt.scan(str(jsonl))
+    assert result.stats.inputs[0].format == "json"
+    assert (result.stats.json_records, len(result), result.stats.malformed) == (2322, 0, 0)
+
+    derived_xml = folder / "sysmon-operational.telegram-derived.xml.log"
+    images = {}
+    for line in derived_xml.read_text(encoding="utf-8").splitlines():
+        image = re.search(r"<Data Name=\"Image\">([^<]*Telegram Desktop[^<]*)</Data>", line)
+        if image:
+            record_id = re.search(r"<EventRecordID>(\d+)</EventRecordID>", line)
+            assert record_id is not None
+            images[int(record_id.group(1))] = image.group(1)
+    assert len(images) == 30
+    lines = []
+    for line in jsonl.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        record_id = record["Event"]["System"]["EventRecordID"]
+        if record_id in images:
+            record["Event"]["EventData"]["Image"] = images[record_id]
+            line = json.dumps(record, ensure_ascii=False)
+        lines.append(line)
+    derived_jsonl = tmp_path / "derived.jsonl"
+    derived_jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = sysmon_hunt.scan(str(derived_xml))
+    got = sysmon_hunt.scan(str(derived_jsonl))
+    assert len(expected) == 30
+    assert list(got) == list(expected)
+    assert list(reference.scan(str(derived_jsonl))) == list(expected)

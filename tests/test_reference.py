@@ -647,4 +647,4 @@ def test_empty_file(tmp_path):
     result = scan(write(tmp_path, b""))
     assert list(result) == []
     path = str(tmp_path / "sysmon.log")
-    assert tuple(result.stats) == (1, 0, 0, 0, (), 0, (InputStats(path, "xml", 0),), 0)
+    assert tuple(result.stats) == (1, 0, 0, 0, (), 0, (InputStats(path, "xml", 0),), 0, 0, 0)

@@ -32,6 +32,10 @@ The steps, in order, each a small function below:
 7. exclude    - drop the hits the exclusion rules hold for (the filter macro,
                 after stats; ``exclusions.py``, shared with the core's API).
 
+A decoded input that is JSON (docs/json.md) takes ``reference_json.py``
+instead of steps 2-4: every record is parsed with the standard library's
+``json`` and mapped onto the same fields; steps 5-7 are shared.
+
 Only the standard library is used, except the ``zstandard`` package for zstd
 input (a test dependency; the standard library has no zstd before Python
 3.14). Binary EVTX files are not read here: the tests check the native EVTX
