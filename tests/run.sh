@@ -10,5 +10,9 @@ tests/install-browser.sh  # Chromium for tests/test_report_browser.py
 # The `ci` profile: release optimizations without fat LTO (Cargo.toml).
 MATURIN_PEP517_ARGS="--profile ci" python3 -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 tests/lint.sh
-cargo test --quiet
-python3 -m pytest -q tests
+# The Rust tests reuse the dependencies the extension was built with (the
+# `ci` profile); examples and benches are compiled by clippy in tests/lint.sh.
+cargo test --quiet --profile ci --lib
+cargo test --quiet --profile ci --doc
+# One pytest worker per core (pytest-xdist).
+python3 -m pytest -q -n auto tests
