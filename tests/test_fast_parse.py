@@ -114,7 +114,11 @@ def write(directory: str, raws: Sequence[bytes]) -> List[str]:
 
 
 def holds_both_literals(raw: bytes) -> bool:
-    lower = raw.lower()
+    """Whether the event framed from `raw` (through its first `</Event>`,
+    which may come early, e.g. inside an attribute value) holds both of the
+    prefilter's literals as they are written."""
+    end = raw.find(b"</Event>")
+    lower = (raw if end == -1 else raw[: end + len(b"</Event>")]).lower()
     return b"telegram.exe" in lower and b":zone.identifier" in lower
 
 
