@@ -36,6 +36,7 @@ def timed(cmd: List[str]) -> Tuple[float, str]:
 def cpu_timed(cmd: List[str]) -> Tuple[float, str]:
     """Runs `cmd`; its CPU time (user + system, all threads) and its output."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -76,6 +77,23 @@ def python_seconds(python: str, path: str, threads: int) -> Tuple[float, float, 
     return float(match.group(1)), float(match.group(2)), out.strip()
 
 
+def keep(best: Dict[str, float], key: str, seconds: float) -> None:
+    best[key] = min(best.get(key, float("inf")), seconds)
+
+
+def table_rows(name: str, size: int, best: Dict[str, float], threads: List[int]) -> List[str]:
+    def mbps(key: str) -> float:
+        return size / 1e6 / best[key]
+
+    rows = []
+    for n in threads:
+        b, a = "before%d" % n, "after%d" % n
+        rows.append("| %s | %d | %.0f MB/s | %.0f MB/s | %.2fx | %.0f | %.0f | %.2fx | %.2fx; cat %.0f MB/s |" % (
+            name, n, mbps(b), mbps(a), best[b] / best[a], mbps(b + "_cpu"), mbps(a + "_cpu"),
+            best[b + "_cpu"] / best[a + "_cpu"], best[a] / best["grep"], mbps("cat")))
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--before", default="")
@@ -93,16 +111,12 @@ def main() -> int:
         subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
         best: Dict[str, float] = {}
         said: Dict[str, str] = {}
-
-        def keep(key: str, seconds: float) -> None:
-            best[key] = min(best.get(key, float("inf")), seconds)
-
         for _ in range(args.reps):
             t0 = time.perf_counter()
             subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
-            keep("cat", time.perf_counter() - t0)
+            keep(best, "cat", time.perf_counter() - t0)
             seconds, _ = timed(["grep", "-c", "-F", ":Zone.Identifier<", path])
-            keep("grep", seconds)
+            keep(best, "grep", seconds)
             for n in threads:
                 for label, binary, python in (("before", args.before, args.python_before),
                                               ("after", args.after, args.python_after)):
@@ -110,17 +124,12 @@ def main() -> int:
                         seconds, cpu, out = python_seconds(python, path, n)
                     else:
                         seconds, cpu, out = core_seconds(binary, path, n)
-                    keep("%s%d" % (label, n), seconds)
-                    keep("%s%d_cpu" % (label, n), cpu)
+                    keep(best, "%s%d" % (label, n), seconds)
+                    keep(best, "%s%d_cpu" % (label, n), cpu)
                     said["%s%d" % (label, n)] = out
         if said["before1"].split(";", 1)[1] != said["after1"].split(";", 1)[1]:
             raise SystemExit("results differ: %s vs %s" % (said["before1"], said["after1"]))
-        mbps = lambda key: size / 1e6 / best[key]  # noqa: E731
-        for n in threads:
-            b, a = "before%d" % n, "after%d" % n
-            rows.append("| %s | %d | %.0f MB/s | %.0f MB/s | %.2fx | %.0f | %.0f | %.2fx | %.2fx; cat %.0f MB/s |" % (
-                os.path.basename(path), n, mbps(b), mbps(a), best[b] / best[a], mbps(b + "_cpu"), mbps(a + "_cpu"),
-                best[b + "_cpu"] / best[a + "_cpu"], best[a] / best["grep"], mbps("cat")))
+        rows.extend(table_rows(os.path.basename(path), size, best, threads))
         rows.append("| | | %s | | | | | | |" % said["after1"].split(";", 1)[1].strip())
     print("| file | threads | before (wall) | after (wall) | speed-up | before MB per CPU-s | after MB per CPU-s "
           "| CPU speed-up | after's time vs grep -c -F; cat |")

@@ -83,7 +83,7 @@ SEAM_REWRITES = [
 
 
 @st.composite
-def seam_event(draw) -> bytes:
+def seam_event(draw: st.DrawFn) -> bytes:
     """One nearly Sysmon-shaped matching event, possibly garbled."""
     pool = [draw(S.identities())]
     text = draw(S.events(pool, pretty=S.chance(draw, 20)))
@@ -97,7 +97,7 @@ def seam_event(draw) -> bytes:
         if spots:
             at = S.pick(draw, spots)
             text = text[:at] + replace + text[at + len(find) :]
-    data = text.encode("utf-8")
+    data: bytes = text.encode("utf-8")
     if S.chance(draw, 15):
         data = S.corrupt(draw, data)
     return data
