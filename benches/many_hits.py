@@ -4,7 +4,9 @@
 Runs two builds of examples/many_hits.rs (`scan FILE THREADS`: the public
 Rust `scan()`, no Python) on the same files, interleaved (before, after,
 before, ...), each the best of --reps, with `cat` and `grep -c -F` on the
-same file as yardsticks. Prints a Markdown table; MB = 10^6 bytes.
+same file as yardsticks. Prints a Markdown table of wall-clock rates and of
+rates per CPU-second (user + system, all threads: steadier than wall time on
+a shared machine); MB = 10^6 bytes.
 
   cargo build --release --example many_hits   # at each commit; copy the binary
   python3 benches/many_hits.py --before OLD_BINARY --after NEW_BINARY FILE...
@@ -31,35 +33,65 @@ def timed(cmd: List[str]) -> Tuple[float, str]:
     return time.perf_counter() - t0, out
 
 
-def core_seconds(binary: str, path: str, threads: int) -> Tuple[float, str]:
-    """The driver's own timing of scan() (process start and exit not counted)."""
-    _, out = timed([binary, "scan", path, str(threads)])
+def cpu_timed(cmd: List[str]) -> Tuple[float, str]:
+    """Runs `cmd`; its CPU time (user + system, all threads) and its output."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("%s failed" % cmd)
+    return usage.ru_utime + usage.ru_stime, out
+
+
+def core_seconds(binary: str, path: str, threads: int) -> Tuple[float, float, str]:
+    """The driver's own wall time of scan(), and the process's CPU time
+    (the driver does nothing else worth counting)."""
+    cpu, out = cpu_timed([binary, "scan", path, str(threads)])
     match = re.search(r"threads=\d+: ([0-9.]+) s", out)
     if not match:
         raise RuntimeError("unexpected driver output: %r" % out)
-    return float(match.group(1)), out.strip()
+    return float(match.group(1)), cpu, out.strip()
 
 
 CHILD = r"""
 import sys, time
 import sysmon_hunt
 path, threads = sys.argv[1], int(sys.argv[2])
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 result = sysmon_hunt.scan(path, threads=threads)
-seconds = time.perf_counter() - t0
+seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
 hits = list(result)
-print("threads=%d: %.6f s; %d events, %d hits, %d malformed"
-      % (threads, seconds, result.stats.events, len(hits), result.stats.malformed))
+print("threads=%d: %.6f s cpu %.6f s; %d events, %d hits, %d malformed"
+      % (threads, seconds, cpu, result.stats.events, len(hits), result.stats.malformed))
 """
 
 
-def python_seconds(python: str, path: str, threads: int) -> Tuple[float, str]:
-    """`scan()` timed inside a fresh interpreter of the given venv."""
+def python_seconds(python: str, path: str, threads: int) -> Tuple[float, float, str]:
+    """`scan()` timed inside a fresh interpreter of the given venv: wall and
+    CPU time (all threads) of the call alone."""
     _, out = timed([python, "-I", "-c", CHILD, path, str(threads)])
-    match = re.search(r"threads=\d+: ([0-9.]+) s", out)
+    match = re.search(r"threads=\d+: ([0-9.]+) s cpu ([0-9.]+) s", out)
     if not match:
         raise RuntimeError("unexpected child output: %r" % out)
-    return float(match.group(1)), out.strip()
+    return float(match.group(1)), float(match.group(2)), out.strip()
+
+
+def keep(best: Dict[str, float], key: str, seconds: float) -> None:
+    best[key] = min(best.get(key, float("inf")), seconds)
+
+
+def table_rows(name: str, size: int, best: Dict[str, float], threads: List[int]) -> List[str]:
+    def mbps(key: str) -> float:
+        return size / 1e6 / best[key]
+
+    rows = []
+    for n in threads:
+        b, a = "before%d" % n, "after%d" % n
+        rows.append("| %s | %d | %.0f MB/s | %.0f MB/s | %.2fx | %.0f | %.0f | %.2fx | %.2fx; cat %.0f MB/s |" % (
+            name, n, mbps(b), mbps(a), best[b] / best[a], mbps(b + "_cpu"), mbps(a + "_cpu"),
+            best[b + "_cpu"] / best[a + "_cpu"], best[a] / best["grep"], mbps("cat")))
+    return rows
 
 
 def main() -> int:
@@ -79,33 +111,29 @@ def main() -> int:
         subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
         best: Dict[str, float] = {}
         said: Dict[str, str] = {}
-
-        def keep(key: str, seconds: float) -> None:
-            best[key] = min(best.get(key, float("inf")), seconds)
-
         for _ in range(args.reps):
-            keep("cat", timed(["cat", path])[0])
+            t0 = time.perf_counter()
+            subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
+            keep(best, "cat", time.perf_counter() - t0)
             seconds, _ = timed(["grep", "-c", "-F", ":Zone.Identifier<", path])
-            keep("grep", seconds)
+            keep(best, "grep", seconds)
             for n in threads:
                 for label, binary, python in (("before", args.before, args.python_before),
                                               ("after", args.after, args.python_after)):
                     if python:
-                        seconds, out = python_seconds(python, path, n)
+                        seconds, cpu, out = python_seconds(python, path, n)
                     else:
-                        seconds, out = core_seconds(binary, path, n)
-                    keep("%s%d" % (label, n), seconds)
+                        seconds, cpu, out = core_seconds(binary, path, n)
+                    keep(best, "%s%d" % (label, n), seconds)
+                    keep(best, "%s%d_cpu" % (label, n), cpu)
                     said["%s%d" % (label, n)] = out
         if said["before1"].split(";", 1)[1] != said["after1"].split(";", 1)[1]:
             raise SystemExit("results differ: %s vs %s" % (said["before1"], said["after1"]))
-        mbps = lambda key: size / 1e6 / best[key]  # noqa: E731
-        for n in threads:
-            b, a = "before%d" % n, "after%d" % n
-            rows.append("| %s | %d | %.0f MB/s | %.0f MB/s | %.2fx | %.2fx grep's time; cat %.0f MB/s |" % (
-                os.path.basename(path), n, mbps(b), mbps(a), best[b] / best[a], best[a] / best["grep"], mbps("cat")))
-        rows.append("| | | %s | | | |" % said["after1"].split(";", 1)[1].strip())
-    print("| file | threads | before | after | speed-up | after vs grep -c -F; cat |")
-    print("|---|---|---|---|---|---|")
+        rows.extend(table_rows(os.path.basename(path), size, best, threads))
+        rows.append("| | | %s | | | | | | |" % said["after1"].split(";", 1)[1].strip())
+    print("| file | threads | before (wall) | after (wall) | speed-up | before MB per CPU-s | after MB per CPU-s "
+          "| CPU speed-up | after's time vs grep -c -F; cat |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
 

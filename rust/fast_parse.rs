@@ -30,6 +30,14 @@ const MAX_ATTRIBUTES: usize = 16;
 const SPACE: u8 = 1;
 const NAME_START: u8 = 2;
 const NAME: u8 = 4;
+/// Bytes that end this path's reading of an attribute value: either quote
+/// (the one that opened it closes it), and the bytes that make a value
+/// differ from its normalized value or ill-formed, which the strict path
+/// handles: a reference, `<`, tab/CR/LF (the only bytes below 0x20 left
+/// after the caller's check of the event's characters). `>` too: Sysmon
+/// never writes it there, and whether a tokenizer ends the tag at it is
+/// where parsers differ, so the strict path decides.
+const VALUE_STOP: u8 = 8;
 
 static CLASS: [u8; 256] = byte_classes();
 
@@ -47,35 +55,21 @@ const fn byte_classes() -> [u8; 256] {
         if c == b' ' || c == b'\t' || c == b'\r' || c == b'\n' {
             table[b] |= SPACE;
         }
+        if c == b'\'' || c == b'"' || c == b'&' || c == b'<' || c == b'>' || c < 0x20 {
+            table[b] |= VALUE_STOP;
+        }
         b += 1;
     }
     table
 }
 
-/// Whether character data holds none of `&`, `]` or CR: then it is its own
-/// value, and well-formed (the caller checked its characters).
-fn is_plain_text(text: &[u8]) -> bool {
-    // memchr3 is SIMD; Sysmon's text runs are tens to hundreds of bytes.
-    memchr::memchr3(b'&', b']', b'\r', text).is_none()
-}
-
-/// Whether an attribute value (between its quotes) holds a byte that makes
-/// it differ from its normalized value or makes it ill-formed: a reference,
-/// `<`, or tab/CR/LF, which are the only bytes below 0x20 left after the
-/// caller's check of the event's characters. `>` too: Sysmon never writes
-/// it there, and whether a tokenizer ends the tag at it is where parsers
-/// differ, so the strict path decides.
-fn needs_attribute_normalization(value: &[u8]) -> bool {
-    let special = |b: u8| (b == b'&') | (b == b'<') | (b == b'>') | (b < 0x20);
-    // Blocks folded without early exit vectorize; values are short, so
-    // the blocks are too.
-    let mut blocks = value.chunks_exact(16);
-    for block in &mut blocks {
-        if block.iter().fold(false, |any, &b| any | special(b)) {
-            return true;
-        }
+/// The quote that does not close a value opened by `quote`.
+fn other_quote(quote: u8) -> u8 {
+    if quote == b'\'' {
+        b'"'
+    } else {
+        b'\''
     }
-    blocks.remainder().iter().fold(false, |any, &b| any | special(b))
 }
 
 fn is(b: u8, class: u8) -> bool {
@@ -134,11 +128,23 @@ impl FastParser<'_, '_, '_> {
         let mut capture: Option<Capture> = None;
         loop {
             // Most markup follows markup directly (`</Data><Data ...>`):
-            // checked before paying a search's set-up.
+            // checked before paying a search's set-up. Otherwise one search
+            // finds the end of the text run or the first `&` or `]` in it,
+            // the bytes that need `decode_text` (a CR too, looked for only
+            // in the runs that are values: elsewhere it changes nothing).
+            let mut plain = true;
             let next_markup = if self.bytes.get(self.at) == Some(&b'<') {
                 Some(self.at)
             } else {
-                memchr::memchr(b'<', &self.bytes[self.at..]).map(|i| self.at + i)
+                let rest = &self.bytes[self.at..];
+                match memchr::memchr3(b'<', b'&', b']', rest) {
+                    Some(i) if rest[i] == b'<' => Some(self.at + i),
+                    Some(i) => {
+                        plain = false;
+                        memchr::memchr(b'<', &rest[i..]).map(|j| self.at + i + j)
+                    }
+                    None => None,
+                }
             };
             let text_end = next_markup.unwrap_or(self.bytes.len());
             if text_end > self.at {
@@ -149,7 +155,7 @@ impl FastParser<'_, '_, '_> {
                 }
                 let capturing = capture.as_ref().is_some_and(|c| c.depth == depth);
                 let text = &self.event[self.at..text_end];
-                if is_plain_text(text.as_bytes()) {
+                if plain && !(capturing && memchr::memchr(b'\r', text.as_bytes()).is_some()) {
                     // Its own value: nothing to resolve, normalize or reject.
                     if capturing {
                         self.values.text.push_str(text);
@@ -217,10 +223,15 @@ impl FastParser<'_, '_, '_> {
         }
     }
 
+    /// Moves past the bytes of `class` from `self.at` (iterating a slice:
+    /// no bounds check per byte).
+    fn skip(&mut self, class: u8) {
+        let rest = &self.bytes[self.at..];
+        self.at += rest.iter().position(|&b| !is(b, class)).unwrap_or(rest.len());
+    }
+
     fn skip_space(&mut self) {
-        while self.bytes.get(self.at).is_some_and(|&b| is(b, SPACE)) {
-            self.at += 1;
-        }
+        self.skip(SPACE);
     }
 
     /// A run of ASCII name bytes from `self.at` (its first byte already
@@ -228,9 +239,7 @@ impl FastParser<'_, '_, '_> {
     fn name(&mut self) -> Span {
         let start = self.at;
         self.at += 1;
-        while self.bytes.get(self.at).is_some_and(|&b| is(b, NAME)) {
-            self.at += 1;
-        }
+        self.skip(NAME);
         Span { start, end: self.at }
     }
 
@@ -292,10 +301,15 @@ impl FastParser<'_, '_, '_> {
             _ => return Err(GiveUp),
         };
         let start = self.at + 1;
-        let end = start + memchr::memchr(quote, &self.bytes[start..]).ok_or(GiveUp)?;
-        if needs_attribute_normalization(&self.bytes[start..end]) {
+        // Values are short: one scalar pass finds the closing quote and
+        // rules out what the strict path must see, cheaper than a search's
+        // set-up plus a check.
+        let rest = &self.bytes[start..];
+        let stop = rest.iter().position(|&b| is(b, VALUE_STOP) && b != other_quote(quote)).ok_or(GiveUp)?;
+        if rest[stop] != quote {
             return Err(GiveUp);
         }
+        let end = start + stop;
         self.at = end + 1;
         Ok(Attribute { name, value: Span { start, end } })
     }

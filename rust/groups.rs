@@ -6,8 +6,8 @@
 //! took one thread about a third of the time the parse took on all. Two
 //! tables merge shard by shard, each pair on its own rayon task, and the
 //! final sort is rayon's parallel sort. Both go parallel only on a worker of
-//! a rayon pool (a scan with more than one thread), so a one-thread scan
-//! stays on its one thread.
+//! a rayon pool of more than one thread (a scan with more than one thread),
+//! so a one-thread scan stays on its one thread.
 //!
 //! A key is hashed once per event: the hash picks the shard and is stored
 //! with the entry, so lookups, growth and merges never hash it again.
@@ -64,10 +64,11 @@ fn shard_of(hash: u64) -> usize {
     (hash >> 32) as usize % SHARDS
 }
 
-/// Whether this thread is a worker of a rayon pool: only then may work
-/// fan out to other threads.
+/// Whether this thread is a worker of a rayon pool of more than one
+/// thread: only then may work fan out to other threads (and on one, std's
+/// sort beats rayon's).
 fn in_pool() -> bool {
-    rayon::current_thread_index().is_some()
+    rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
 }
 
 /// Moves every entry of `other` into `table`, merging equal keys.
@@ -136,11 +137,12 @@ impl GroupTable {
         };
         if parallel {
             groups.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            groups.into_par_iter().map(hit).collect()
         } else {
             groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            groups.into_iter().map(hit).collect()
         }
+        // Built on this thread: in parallel it was slower (measured: glibc's
+        // malloc, and frees of keys allocated by other threads).
+        groups.into_iter().map(hit).collect()
     }
 }
 

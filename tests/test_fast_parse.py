@@ -83,7 +83,7 @@ SEAM_REWRITES = [
 
 
 @st.composite
-def seam_event(draw) -> bytes:
+def seam_event(draw: st.DrawFn) -> bytes:
     """One nearly Sysmon-shaped matching event, possibly garbled."""
     pool = [draw(S.identities())]
     text = draw(S.events(pool, pretty=S.chance(draw, 20)))
@@ -97,7 +97,7 @@ def seam_event(draw) -> bytes:
         if spots:
             at = S.pick(draw, spots)
             text = text[:at] + replace + text[at + len(find) :]
-    data = text.encode("utf-8")
+    data: bytes = text.encode("utf-8")
     if S.chance(draw, 15):
         data = S.corrupt(draw, data)
     return data
@@ -114,7 +114,11 @@ def write(directory: str, raws: Sequence[bytes]) -> List[str]:
 
 
 def holds_both_literals(raw: bytes) -> bool:
-    lower = raw.lower()
+    """Whether the event framed from `raw` (through its first `</Event>`,
+    which may come early, e.g. inside an attribute value) holds both of the
+    prefilter's literals as they are written."""
+    end = raw.find(b"</Event>")
+    lower = (raw if end == -1 else raw[: end + len(b"</Event>")]).lower()
     return b"telegram.exe" in lower and b":zone.identifier" in lower
 
 
