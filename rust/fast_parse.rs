@@ -20,48 +20,12 @@
 //! the element bookkeeping below mirrors `open_element` and `parse_tokens`.
 
 use super::{Capture, Context, EventValues, FieldTable, Slot};
-use crate::xml_rules;
+use crate::xml_rules::{self, NAME, NAME_START, SPACE, VALUE_STOP};
 
 /// Deepest nesting followed; a Sysmon event nests three deep.
 const MAX_DEPTH: usize = 16;
 /// Most attributes per start tag followed; Sysmon writes at most three.
 const MAX_ATTRIBUTES: usize = 16;
-
-const SPACE: u8 = 1;
-const NAME_START: u8 = 2;
-const NAME: u8 = 4;
-/// Bytes that end this path's reading of an attribute value: either quote
-/// (the one that opened it closes it), and the bytes that make a value
-/// differ from its normalized value or ill-formed, which the strict path
-/// handles: a reference, `<`, tab/CR/LF (the only bytes below 0x20 left
-/// after the caller's check of the event's characters). `>` too: Sysmon
-/// never writes it there, and whether a tokenizer ends the tag at it is
-/// where parsers differ, so the strict path decides.
-const VALUE_STOP: u8 = 8;
-
-static CLASS: [u8; 256] = byte_classes();
-
-const fn byte_classes() -> [u8; 256] {
-    let mut table = [0u8; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        if c.is_ascii_alphabetic() || c == b'_' || c == b':' {
-            table[b] |= NAME_START | NAME;
-        }
-        if c.is_ascii_digit() || c == b'-' || c == b'.' {
-            table[b] |= NAME;
-        }
-        if c == b' ' || c == b'\t' || c == b'\r' || c == b'\n' {
-            table[b] |= SPACE;
-        }
-        if c == b'\'' || c == b'"' || c == b'&' || c == b'<' || c == b'>' || c < 0x20 {
-            table[b] |= VALUE_STOP;
-        }
-        b += 1;
-    }
-    table
-}
 
 /// The quote that does not close a value opened by `quote`.
 fn other_quote(quote: u8) -> u8 {
@@ -73,7 +37,7 @@ fn other_quote(quote: u8) -> u8 {
 }
 
 fn is(b: u8, class: u8) -> bool {
-    CLASS[b as usize] & class != 0
+    xml_rules::has_class(b, class)
 }
 
 /// A byte range of the event.

@@ -39,13 +39,22 @@ pub fn has_forbidden_char(text: &[u8]) -> bool {
 
 /// Byte classes for the ASCII fast paths: one table lookup per byte instead
 /// of a chain of comparisons (start tags are ~30% of parsing an event).
-const SPACE: u8 = 1;
-const NAME_START: u8 = 2;
-const NAME: u8 = 4;
+pub(crate) const SPACE: u8 = 1;
+pub(crate) const NAME_START: u8 = 2;
+pub(crate) const NAME: u8 = 4;
 /// Bytes an attribute value's normalization rewrites or rejects.
 const ATTRIBUTE_SPECIAL: u8 = 8;
 /// Bytes that make character data differ from its value or ill-formed.
 const TEXT_SPECIAL: u8 = 16;
+/// Bytes that end the fast parse's reading of an attribute value
+/// (`crate::fast_parse`): either quote (the one that opened it closes it),
+/// and the bytes that make a value differ from its normalized value or
+/// ill-formed, which the strict path handles: a reference, `<`, tab/CR/LF
+/// (the only bytes below 0x20 left after the caller's check of the event's
+/// characters). `>` too: Sysmon never writes it there, and whether a
+/// tokenizer ends the tag at it is where parsers differ, so the strict
+/// path decides.
+pub(crate) const VALUE_STOP: u8 = 32;
 
 static CLASS: [u8; 256] = byte_classes();
 
@@ -70,12 +79,15 @@ const fn byte_classes() -> [u8; 256] {
         if c == b'&' || c == b']' || c == b'\r' {
             table[b] |= TEXT_SPECIAL;
         }
+        if c == b'\'' || c == b'"' || c == b'&' || c == b'<' || c == b'>' || c < 0x20 {
+            table[b] |= VALUE_STOP;
+        }
         b += 1;
     }
     table
 }
 
-fn has_class(b: u8, class: u8) -> bool {
+pub(crate) fn has_class(b: u8, class: u8) -> bool {
     CLASS[b as usize] & class != 0
 }
 

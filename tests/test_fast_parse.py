@@ -18,17 +18,16 @@ must parse it, so its malformed verdict must equal the reference's exactly
 
 from __future__ import annotations
 
-import os
 import tempfile
-from typing import List, Sequence
+from typing import List
 
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-import sysmon_hunt
-from sysmon_hunt import reference
-
 import strategies as S
+import sysmon_hunt
+from oracle import write_files
+from sysmon_hunt import reference
 
 #: Rewrites of one spot of a Sysmon-shaped event, at the fast path's edges:
 #: (what to find, what to put there). Some keep the event in the fast path's
@@ -103,16 +102,6 @@ def seam_event(draw: st.DrawFn) -> bytes:
     return data
 
 
-def write(directory: str, raws: Sequence[bytes]) -> List[str]:
-    paths = []
-    for i, raw in enumerate(raws):
-        path = os.path.join(directory, f"f{i}.log")
-        with open(path, "wb") as handle:
-            handle.write(raw)
-        paths.append(path)
-    return paths
-
-
 def holds_both_literals(raw: bytes) -> bool:
     """Whether the event framed from `raw` (through its first `</Event>`,
     which may come early, e.g. inside an attribute value) holds both of the
@@ -126,7 +115,7 @@ def holds_both_literals(raw: bytes) -> bool:
 def test_one_event_at_the_seam_gives_the_reference_answer(raw: bytes) -> None:
     note(repr(raw))
     with tempfile.TemporaryDirectory() as directory:
-        paths = write(directory, [raw])
+        paths = write_files(directory, [raw])
         native = sysmon_hunt.scan(paths, threads=1)
         ref = reference.scan(paths)
     note(f"native {list(native)!r} {native.stats!r}; reference {list(ref)!r} {ref.stats!r}")
@@ -149,7 +138,7 @@ def test_logs_of_seam_events_give_the_reference_answer(
 ) -> None:
     log = separator.encode().join(raws)
     with tempfile.TemporaryDirectory() as directory:
-        paths = write(directory, [log])
+        paths = write_files(directory, [log])
         native = sysmon_hunt.scan(paths, threads=threads, chunk_size=chunk_size, split_size=97)
         ref = reference.scan(paths)
     note(f"native {list(native)!r} {native.stats!r}; reference {list(ref)!r} {ref.stats!r}")
