@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Before/after timing of the Rust core for benches/results/many-hits.md.
 
-Runs two builds of examples/many_hits.rs (`scan FILE THREADS`: the public
+Runs two builds of benches/drivers/many_hits.rs (`scan FILE THREADS`: the public
 Rust `scan()`, no Python) on the same files, interleaved (before, after,
 before, ...), each the best of --reps, with `cat` and `grep -c -F` on the
 same file as yardsticks. Prints a Markdown table of wall-clock rates and of

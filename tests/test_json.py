@@ -290,12 +290,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def evtx_to_jsonl():
-    """Runs examples/evtx_to_jsonl.rs (the evtx crate's JSON, as `evtx_dump
+    """Runs benches/drivers/evtx_to_jsonl.rs (the evtx crate's JSON, as `evtx_dump
     -o jsonl` writes it); skips when cargo is not available."""
     import shutil
 
     if shutil.which("cargo") is None:
-        pytest.skip("cargo is needed to build examples/evtx_to_jsonl.rs")
+        pytest.skip("cargo is needed to build benches/drivers/evtx_to_jsonl.rs")
 
     def convert(source: Path, target: Path) -> None:
         subprocess.run(
