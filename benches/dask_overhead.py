@@ -29,9 +29,10 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
+from scaling import cpu_model  # one description of the machine for every table
+
 import sysmon_hunt
 import sysmon_hunt.dask
-from scaling import cpu_model  # one description of the machine for every table
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "out" / "data"
@@ -44,8 +45,18 @@ def corpus(size: str) -> Path:
         DATA.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
         subprocess.run(
-            [sys.executable, str(HERE / "generate.py"), "--kind", "realistic", "--size", size, "--seed", "1",
-             "-o", str(partial)],
+            [
+                sys.executable,
+                str(HERE / "generate.py"),
+                "--kind",
+                "realistic",
+                "--size",
+                size,
+                "--seed",
+                "1",
+                "-o",
+                str(partial),
+            ],
             check=True,
         )
         partial.rename(path)
@@ -69,8 +80,11 @@ def main() -> int:
     parser.add_argument("--size", default="1G", help="realistic log size (generate.py syntax, default 1G)")
     parser.add_argument("--workers", type=int, default=2, help="cluster worker processes = local threads (default 2)")
     parser.add_argument("--reps", type=int, default=5, help="timed runs per side (default 5)")
-    parser.add_argument("--split-bytes", default=str(sysmon_hunt.dask.DEFAULT_SPLIT_BYTES),
-                        help="comma-separated split_bytes values for the cluster (default 256 MiB)")
+    parser.add_argument(
+        "--split-bytes",
+        default=str(sysmon_hunt.dask.DEFAULT_SPLIT_BYTES),
+        help="comma-separated split_bytes values for the cluster (default 256 MiB)",
+    )
     args = parser.parse_args()
     from distributed import Client, LocalCluster
 
@@ -80,8 +94,10 @@ def main() -> int:
     splits = [int(s) for s in args.split_bytes.split(",")]
 
     start = time.perf_counter()
-    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         startup = time.perf_counter() - start
         local_result = sysmon_hunt.scan(path, threads=args.workers)
         for split in splits:
@@ -94,20 +110,28 @@ def main() -> int:
             times["local"].append(timed(lambda: sysmon_hunt.scan(path, threads=args.workers)))
             for split in splits:
                 times["dask-%d" % split].append(
-                    timed(lambda: sysmon_hunt.dask.scan(path, client=client, split_bytes=split)))
+                    timed(lambda split=split: sysmon_hunt.dask.scan(path, client=client, split_bytes=split))
+                )
 
     print("file: %s, %d bytes, %d hits, %d events" % (path.name, size, len(local_result), local_result.stats.events))
-    print("machine: nproc %d, %s; cluster start-up %.1f s (not in the figures)" % (os.cpu_count(), cpu_model(), startup))
+    print(
+        "machine: nproc %d, %s; cluster start-up %.1f s (not in the figures)" % (os.cpu_count(), cpu_model(), startup)
+    )
     print()
     print("| run | best s | median s | best MB/s | overhead, best | overhead, median |")
     print("|---|---|---|---|---|---|")
     local_best, local_median = min(times["local"]), statistics.median(times["local"])
     for name, runs in times.items():
-        label = ("scan(threads=%d)" % args.workers if name == "local"
-                 else "LocalCluster %d workers, split_bytes=%s" % (args.workers, name.split("-", 1)[1]))
+        label = (
+            "scan(threads=%d)" % args.workers
+            if name == "local"
+            else "LocalCluster %d workers, split_bytes=%s" % (args.workers, name.split("-", 1)[1])
+        )
         best, median = min(runs), statistics.median(runs)
-        print("| %s | %.3f | %.3f | %.0f | %.2fx | %.2fx |"
-              % (label, best, median, size / best / MB, best / local_best, median / local_median))
+        print(
+            "| %s | %.3f | %.3f | %.0f | %.2fx | %.2fx |"
+            % (label, best, median, size / best / MB, best / local_best, median / local_median)
+        )
     return 0
 
 

@@ -38,7 +38,7 @@ HIT_EVERY = 64
 
 
 def _chunks(data: bytes) -> list[bytes]:
-    return [c for c in (data[i:i + CHUNK] for i in range(HEADER, len(data), CHUNK)) if any(c)]
+    return [c for c in (data[i : i + CHUNK] for i in range(HEADER, len(data), CHUNK)) if any(c)]
 
 
 def _renumber(chunk: bytes, first_id: int) -> bytes:
@@ -93,16 +93,22 @@ def make(mb: int) -> None:
 
     start = filetime_of(datetime(2024, 5, 1, tzinfo=timezone.utc))
     events = [
-        Event("Microsoft-Windows-Sysmon", 15, start + i * 10_000_000, f"host{i % 50}", (
-            Data("RuleName", "-"),
-            Data("UtcTime", str(datetime(2024, 5, 1) + timedelta(seconds=i))),
-            Data("ProcessGuid", "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"),
-            Data("ProcessId", str(1000 + i % 7)),
-            Data("Image", r"C:\Users\u\AppData\Roaming\Telegram Desktop\Telegram.exe"),
-            Data("TargetFilename", rf"C:\Users\u\Downloads\Telegram Desktop\file{i}.pdf:Zone.Identifier"),
-            Data("CreationUtcTime", "2024-05-01 10:00:00.000"),
-            Data("Hash", "SHA256=D07777E0DC36EBECCE3FA9644F0F44DC4A0B7EDE0CBC1F5D33E8D6CB07AF5B5C"),
-        ))
+        Event(
+            "Microsoft-Windows-Sysmon",
+            15,
+            start + i * 10_000_000,
+            f"host{i % 50}",
+            (
+                Data("RuleName", "-"),
+                Data("UtcTime", str(datetime(2024, 5, 1) + timedelta(seconds=i))),
+                Data("ProcessGuid", "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"),
+                Data("ProcessId", str(1000 + i % 7)),
+                Data("Image", r"C:\Users\u\AppData\Roaming\Telegram Desktop\Telegram.exe"),
+                Data("TargetFilename", rf"C:\Users\u\Downloads\Telegram Desktop\file{i}.pdf:Zone.Identifier"),
+                Data("CreationUtcTime", "2024-05-01 10:00:00.000"),
+                Data("Hash", "SHA256=D07777E0DC36EBECCE3FA9644F0F44DC4A0B7EDE0CBC1F5D33E8D6CB07AF5B5C"),
+            ),
+        )
         for i in range(40_000)
     ]
     (OUT / "evtx-worst.evtx").write_bytes(write_evtx(number(events)))
@@ -127,8 +133,10 @@ def timed(rounds: int, evtx_dump: str) -> None:
     full = sysmon_hunt.scan(evtx, threads=1, evtx_prefilter=False)
     text = sysmon_hunt.scan(twin, threads=1)
     assert list(fast) == list(full) == list(text) and fast.stats.events == full.stats.events == text.stats.events
-    print(f"realistic: {evtx.stat().st_size / 2**20:.0f} MiB, {fast.stats.events} records, "
-          f"{sum(h.count for h in fast)} hits; XML twin {twin.stat().st_size / 2**20:.0f} MiB")
+    print(
+        f"realistic: {evtx.stat().st_size / 2**20:.0f} MiB, {fast.stats.events} records, "
+        f"{sum(h.count for h in fast)} hits; XML twin {twin.stat().st_size / 2**20:.0f} MiB"
+    )
 
     def run(*args: str) -> Callable[[], object]:
         return lambda: subprocess.run(args, stdout=subprocess.DEVNULL, check=True)
@@ -153,10 +161,13 @@ def timed(rounds: int, evtx_dump: str) -> None:
 
     worst_fast = sysmon_hunt.scan(worst, threads=1)
     assert list(worst_fast) == list(sysmon_hunt.scan(worst, threads=1, evtx_prefilter=False))
-    best = best_times({
-        "worst case, prefilter -t1": lambda: sysmon_hunt.scan(worst, threads=1),
-        "worst case, full render -t1": lambda: sysmon_hunt.scan(worst, threads=1, evtx_prefilter=False),
-    }, rounds)
+    best = best_times(
+        {
+            "worst case, prefilter -t1": lambda: sysmon_hunt.scan(worst, threads=1),
+            "worst case, full render -t1": lambda: sysmon_hunt.scan(worst, threads=1, evtx_prefilter=False),
+        },
+        rounds,
+    )
     print(f"worst case: {worst.stat().st_size / 2**20:.0f} MiB, {worst_fast.stats.events} records, all hits")
     for name, seconds in best.items():
         print(f"| {name} | {seconds:.3f} | {worst.stat().st_size / seconds / 1e6:.0f} |")

@@ -50,10 +50,27 @@ def make_data(size: str, evtx_repeat: int, python: str) -> Dict[str, Path]:
     OUT.mkdir(parents=True, exist_ok=True)
     plain = OUT / f"realistic-{size}.log"
     if not plain.exists():
-        subprocess.run([sys.executable, str(ROOT / "benches" / "generate.py"), "--kind", "realistic",
-                        "--size", size, "--seed", "1", "-o", str(plain)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "benches" / "generate.py"),
+                "--kind",
+                "realistic",
+                "--size",
+                size,
+                "--seed",
+                "1",
+                "-o",
+                str(plain),
+            ],
+            check=True,
+        )
     files = {"plain": plain}
-    for name, command in (("gz1", ["gzip", "-1", "-c"]), ("gz6", ["gzip", "-6", "-c"]), ("zst", ["zstd", "-3", "-c", "-q"])):
+    for name, command in (
+        ("gz1", ["gzip", "-1", "-c"]),
+        ("gz6", ["gzip", "-6", "-c"]),
+        ("zst", ["zstd", "-3", "-c", "-q"]),
+    ):
         target = OUT / f"{plain.name}.{name}"
         if not target.exists():
             with open(target, "wb") as out:
@@ -79,6 +96,7 @@ def shell(command: List[str]) -> Callable[[], float]:
         start = time.perf_counter()
         subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
         return time.perf_counter() - start
+
     return run
 
 
@@ -86,6 +104,7 @@ def scanner(python: str, path: Path, threads: int) -> Callable[[], float]:
     def run() -> float:
         out = subprocess.run([python, "-c", CHILD, str(path), str(threads)], capture_output=True, text=True, check=True)
         return float(out.stdout.split()[0])
+
     return run
 
 
@@ -112,16 +131,33 @@ def main() -> int:
     for name, decompress in (("gz1", ["zcat"]), ("gz6", ["zcat"]), ("zst", ["zstd", "-dcq"])):
         path = files[name]
         best = best_of({"scan": scanner(args.python, path, 1), "alone": shell(decompress + [str(path)])}, args.reps)
-        rows.append((f"{name} ({path.stat().st_size / 1e6:.0f} MB, {files['plain'].stat().st_size / 1e6:.0f} MB of text)",
-                     f"`{' '.join(decompress)} > /dev/null`", best["alone"], best["scan"]))
+        rows.append(
+            (
+                f"{name} ({path.stat().st_size / 1e6:.0f} MB, {files['plain'].stat().st_size / 1e6:.0f} MB of text)",
+                f"`{' '.join(decompress)} > /dev/null`",
+                best["alone"],
+                best["scan"],
+            )
+        )
     dump = args.evtx_dump or shutil.which("evtx_dump")
     if dump:
         path = files["evtx"]
         for threads in (1, 2):
-            best = best_of({"scan": scanner(args.python, path, threads),
-                            "alone": shell([dump, "-t", str(threads), "-o", "xml", str(path)])}, args.reps)
-            rows.append((f"evtx ({path.stat().st_size / 1e6:.0f} MB), {threads} thread(s)",
-                         f"`evtx_dump -t {threads} -o xml > /dev/null`", best["alone"], best["scan"]))
+            best = best_of(
+                {
+                    "scan": scanner(args.python, path, threads),
+                    "alone": shell([dump, "-t", str(threads), "-o", "xml", str(path)]),
+                },
+                args.reps,
+            )
+            rows.append(
+                (
+                    f"evtx ({path.stat().st_size / 1e6:.0f} MB), {threads} thread(s)",
+                    f"`evtx_dump -t {threads} -o xml > /dev/null`",
+                    best["alone"],
+                    best["scan"],
+                )
+            )
     print("| input | baseline | baseline s | scan s | scan / baseline |")
     print("|---|---|---|---|---|")
     for what, baseline, alone, scan in rows:

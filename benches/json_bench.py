@@ -29,8 +29,18 @@ def generate(kind: str, size: str, shape: str | None) -> Path:
     name = f"json-bench-{kind}-{size}" + (f".{shape}.ndjson" if shape else ".xml.log")
     path = OUT / name
     if not path.exists():
-        args = [sys.executable, str(HERE / "generate.py"), "--kind", kind, "--size", size, "--seed", "1",
-                "-o", str(path)]
+        args = [
+            sys.executable,
+            str(HERE / "generate.py"),
+            "--kind",
+            kind,
+            "--size",
+            size,
+            "--seed",
+            "1",
+            "-o",
+            str(path),
+        ]
         if shape:
             args += ["--json", shape]
         subprocess.run(args, check=True)
@@ -65,15 +75,20 @@ def main() -> int:
         if not name.startswith("dense"):
             runs[(name, "grep -c -F")] = lambda p=path: subprocess.run(
                 # To a pipe: GNU grep stops at the first match when its output is /dev/null.
-                ["grep", "-c", "-F", ":Zone.Identifier", str(p)], stdout=subprocess.PIPE, check=False)
+                ["grep", "-c", "-F", ":Zone.Identifier", str(p)],
+                stdout=subprocess.PIPE,
+                check=False,
+            )
     best = {key: float("inf") for key in runs}
     for _ in range(args.rounds):
         for key, run in runs.items():  # interleaved: each round runs everything once
             best[key] = min(best[key], timed(run))
     check = {name: sysmon_hunt.scan(str(path)) for name, path in files.items()}
 
-    print("| input | bytes | records/events | hits | 1 thread | all threads | grep -c -F "
-          "| 1 thread vs XML (same events) |")
+    print(
+        "| input | bytes | records/events | hits | 1 thread | all threads | grep -c -F "
+        "| 1 thread vs XML (same events) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, path in files.items():
         size = path.stat().st_size
@@ -86,9 +101,11 @@ def main() -> int:
         def cell(seconds: float, size: int = size) -> str:
             return f"{seconds:.3f} s = {size / seconds / 1e6:.0f} MB/s"
 
-        print(f"| {name} | {size} | {count} | {len(r)} ({sum(h.count for h in r)} events) | "
-              f"{cell(best[(name, '1 thread')])} | {cell(best[(name, 'all threads')])} | "
-              f"{cell(grep) if grep else '-'} | {ratio:.2f}x |")
+        print(
+            f"| {name} | {size} | {count} | {len(r)} ({sum(h.count for h in r)} events) | "
+            f"{cell(best[(name, '1 thread')])} | {cell(best[(name, 'all threads')])} | "
+            f"{cell(grep) if grep else '-'} | {ratio:.2f}x |"
+        )
     if not args.keep:
         for path in files.values():
             os.unlink(path)

@@ -88,9 +88,21 @@ def table_rows(name: str, size: int, best: Dict[str, float], threads: List[int])
     rows = []
     for n in threads:
         b, a = "before%d" % n, "after%d" % n
-        rows.append("| %s | %d | %.0f MB/s | %.0f MB/s | %.2fx | %.0f | %.0f | %.2fx | %.2fx; cat %.0f MB/s |" % (
-            name, n, mbps(b), mbps(a), best[b] / best[a], mbps(b + "_cpu"), mbps(a + "_cpu"),
-            best[b + "_cpu"] / best[a + "_cpu"], best[a] / best["grep"], mbps("cat")))
+        rows.append(
+            "| %s | %d | %.0f MB/s | %.0f MB/s | %.2fx | %.0f | %.0f | %.2fx | %.2fx; cat %.0f MB/s |"
+            % (
+                name,
+                n,
+                mbps(b),
+                mbps(a),
+                best[b] / best[a],
+                mbps(b + "_cpu"),
+                mbps(a + "_cpu"),
+                best[b + "_cpu"] / best[a + "_cpu"],
+                best[a] / best["grep"],
+                mbps("cat"),
+            )
+        )
     return rows
 
 
@@ -118,8 +130,10 @@ def main() -> int:
             seconds, _ = timed(["grep", "-c", "-F", ":Zone.Identifier<", path])
             keep(best, "grep", seconds)
             for n in threads:
-                for label, binary, python in (("before", args.before, args.python_before),
-                                              ("after", args.after, args.python_after)):
+                for label, binary, python in (
+                    ("before", args.before, args.python_before),
+                    ("after", args.after, args.python_after),
+                ):
                     if python:
                         seconds, cpu, out = python_seconds(python, path, n)
                     else:
@@ -131,8 +145,10 @@ def main() -> int:
             raise SystemExit("results differ: %s vs %s" % (said["before1"], said["after1"]))
         rows.extend(table_rows(os.path.basename(path), size, best, threads))
         rows.append("| | | %s | | | | | | |" % said["after1"].split(";", 1)[1].strip())
-    print("| file | threads | before (wall) | after (wall) | speed-up | before MB per CPU-s | after MB per CPU-s "
-          "| CPU speed-up | after's time vs grep -c -F; cat |")
+    print(
+        "| file | threads | before (wall) | after (wall) | speed-up | before MB per CPU-s | after MB per CPU-s "
+        "| CPU speed-up | after's time vs grep -c -F; cat |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0

@@ -46,8 +46,9 @@ VARIANTS: Dict[str, dict] = {
 
 def run(python: str, path: str, options: dict, threads: int) -> dict:
     options = dict(options, threads=threads)
-    out = subprocess.run([python, "-c", CHILD, path, json.dumps(options)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [python, "-c", CHILD, path, json.dumps(options)], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out)
 
 
@@ -63,8 +64,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         pythons["baseline "] = args.baseline_python
     print(f"threads={args.threads}, best of {args.reps}, MB = 10^6 bytes\n")
     for path in args.files:
-        variants = [(label + name, python, opts) for label, python in pythons.items()
-                    for name, opts in VARIANTS.items() if not label or name == "plain"]
+        variants = [
+            (label + name, python, opts)
+            for label, python in pythons.items()
+            for name, opts in VARIANTS.items()
+            if not label or name == "plain"
+        ]
         best: Dict[str, float] = {}
         size = os.path.getsize(path)
         for _ in range(args.reps):

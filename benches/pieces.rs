@@ -31,18 +31,18 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 
-use sysmon_hunt::Partial;
 use sysmon_hunt::pieces::CompiledDetection;
-use sysmon_hunt::pieces::{Framer, StartSearch, END};
+use sysmon_hunt::pieces::Prefilter;
+use sysmon_hunt::pieces::ScanContext;
+use sysmon_hunt::pieces::Source;
 use sysmon_hunt::pieces::Verdict;
 use sysmon_hunt::pieces::{parse_event, EventValues, FieldTable};
-use sysmon_hunt::pieces::Prefilter;
-use sysmon_hunt::pieces::Source;
-use sysmon_hunt::pieces::ScanContext;
 use sysmon_hunt::pieces::{scan_unit, Scratch, UnitPosition};
+use sysmon_hunt::pieces::{Framer, StartSearch, END};
+use sysmon_hunt::Partial;
 use sysmon_hunt::{scan, Detection, ScanOptions};
 
 /// Size of each generated input, as generate.py's `--size`.
@@ -234,7 +234,11 @@ fn pieces(c: &mut Criterion) {
         g.bench_function(input.density, |b| {
             b.iter(|| {
                 let bytes = black_box(&input.bytes);
-                input.spans.iter().filter(|&&(s, e)| parse_and_judge(&detection, &table, &mut values, &bytes[s..e])).count()
+                input
+                    .spans
+                    .iter()
+                    .filter(|&&(s, e)| parse_and_judge(&detection, &table, &mut values, &bytes[s..e]))
+                    .count()
             })
         });
     }

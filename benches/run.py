@@ -100,6 +100,7 @@ def run(cmd: List[str], **kw) -> subprocess.CompletedProcess:
 # ---------------------------------------------------------------------------
 # Build
 
+
 def venv_python() -> Path:
     return VENV / "bin" / "python"
 
@@ -121,22 +122,37 @@ def build(skip: bool) -> None:
         sys.exit("maturin built no wheel in %s" % WHEELS)
     if not venv_python().exists():
         run([sys.executable, "-m", "venv", str(VENV)])
-    run([str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--force-reinstall", wheels[-1]])
+    run(
+        [
+            str(venv_python()),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--force-reinstall",
+            wheels[-1],
+        ]
+    )
     BUILT_FROM.write_text(source + "\n")
 
 
 def commit_id() -> str:
     """`git rev-parse --short HEAD`, marked when tracked files differ from it."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip() or "?"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
+    commit = (
+        subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        or "?"
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return commit + (" (+ uncommitted changes)" if dirty else "")
 
 
 # ---------------------------------------------------------------------------
 # Corpora
+
 
 def parse_size(text: str) -> int:
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
@@ -149,8 +165,18 @@ def corpus(kind: str, size: str, gzip: bool = False) -> Path:
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
-        cmd = [sys.executable, str(GENERATE), "--kind", kind, "--size", size, "--seed", str(SEED),
-               "-o", str(partial)] + (["--gzip"] if gzip else [])
+        cmd = [
+            sys.executable,
+            str(GENERATE),
+            "--kind",
+            kind,
+            "--size",
+            size,
+            "--seed",
+            str(SEED),
+            "-o",
+            str(partial),
+        ] + (["--gzip"] if gzip else [])
         run(cmd)
         partial.rename(path)
     return path
@@ -170,6 +196,7 @@ def gzip_fast(plain: Path) -> Path:
 
 # ---------------------------------------------------------------------------
 # Timing
+
 
 class Timing:
     """Best and median of a set of runs, plus what the last run said."""
@@ -209,8 +236,9 @@ def time_shell(cmd: List[str], stdout=subprocess.DEVNULL) -> Tuple[float, bytes]
 
 def time_scan(path: Path, threads: int, impl: str = "native") -> Dict:
     """One scan in a fresh venv subprocess, which reports its own timing."""
-    proc = subprocess.Popen([str(venv_python()), "-I", "-c", CHILD, impl, str(path), str(threads)],
-                            stdout=subprocess.PIPE, cwd=str(OUT))
+    proc = subprocess.Popen(
+        [str(venv_python()), "-I", "-c", CHILD, impl, str(path), str(threads)], stdout=subprocess.PIPE, cwd=str(OUT)
+    )
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -223,11 +251,13 @@ def time_scan(path: Path, threads: int, impl: str = "native") -> Dict:
 
 def cpu_busy(seconds: float = 0.5) -> float:
     """Fraction of all CPUs busy over `seconds` (from /proc/stat)."""
+
     def sample():
         with open("/proc/stat") as f:
             values = [int(v) for v in f.readline().split()[1:]]
         idle = values[3] + values[4]  # idle + iowait
         return sum(values), idle
+
     total0, idle0 = sample()
     time.sleep(seconds)
     total1, idle1 = sample()
@@ -266,6 +296,7 @@ def scan_runner(path: Path, threads: int, impl: str = "native"):
     def fn():
         info = time_scan(path, threads, impl)
         return info["seconds"], info
+
     return fn
 
 
@@ -273,11 +304,13 @@ def shell_runner(cmd: List[str], pipe: bool = False):
     def fn():
         seconds, out = time_shell(cmd, stdout=subprocess.PIPE if pipe else subprocess.DEVNULL)
         return seconds, {"stdout": out.decode().strip()}
+
     return fn
 
 
 # ---------------------------------------------------------------------------
 # Report
+
 
 def machine() -> Dict[str, str]:
     model = "?"
@@ -306,17 +339,26 @@ def verdict(ok: bool) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true",
-                    help="small corpora: realistic 256M / 1G, dense 64M, gzip 256M")
-    ap.add_argument("--size-gb", type=float, default=None,
-                    help="size of the main realistic file in GiB (default 1; the big one is 4x)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--quick", action="store_true", help="small corpora: realistic 256M / 1G, dense 64M, gzip 256M")
+    ap.add_argument(
+        "--size-gb",
+        type=float,
+        default=None,
+        help="size of the main realistic file in GiB (default 1; the big one is 4x)",
+    )
     ap.add_argument("--reps", type=int, default=3, help="runs per timing, best taken (default 3, min 3)")
     ap.add_argument("--skip-build", action="store_true", help="use the wheel already in the venv")
-    ap.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
-                    help="before each round of runs, wait up to this long for the CPUs to be "
-                         "idle (< 10%% busy): for shared machines (default 0: don't wait)")
+    ap.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each round of runs, wait up to this long for the CPUs to be "
+        "idle (< 10%% busy): for shared machines (default 0: don't wait)",
+    )
     args = ap.parse_args(argv)
     global WAIT_IDLE
     WAIT_IDLE = args.wait_idle
@@ -324,8 +366,12 @@ def main(argv=None) -> int:
 
     if args.size_gb is not None:
         main_mb = int(args.size_gb * 1024)
-        sizes = {"main": "%dM" % main_mb, "big": "%dM" % (4 * main_mb),
-                 "dense": "%dM" % max(16, main_mb // 4), "gzip": "%dM" % main_mb}
+        sizes = {
+            "main": "%dM" % main_mb,
+            "big": "%dM" % (4 * main_mb),
+            "dense": "%dM" % max(16, main_mb // 4),
+            "gzip": "%dM" % main_mb,
+        }
         sizes["distinct"] = sizes["dense"]
     elif args.quick:
         sizes = {"main": "256M", "big": "1G", "dense": "64M", "distinct": "64M", "gzip": "256M"}
@@ -353,8 +399,7 @@ def main(argv=None) -> int:
     gz_plain = corpus("realistic", sizes["gzip"])
     nbytes_gz_text = gz_plain.stat().st_size
     free = shutil.disk_usage(DATA).free
-    log("corpora: " + ", ".join("%s=%s" % (k, human(v)) for k, v in nbytes.items()) +
-        "; %.1f GB free" % (free / 1e9))
+    log("corpora: " + ", ".join("%s=%s" % (k, human(v)) for k, v in nbytes.items()) + "; %.1f GB free" % (free / 1e9))
 
     info["load_start"] = "%.2f %.2f %.2f" % os.getloadavg()
     probe = time_scan(files["slice"], 1)
@@ -372,54 +417,73 @@ def main(argv=None) -> int:
     main = files["main"]
     log("\n== %s" % main.name)
     warm(main)
-    measure([
-        (new("cat", "cat > /dev/null", nbytes["main"]), shell_runner(["cat", str(main)])),
-        (new("grep", "grep -c -F ':Zone.Identifier<' | pipe", nbytes["main"]),
-         shell_runner(["grep", "-c", "-F", ":Zone.Identifier<", str(main)], pipe=True)),
-        (new("scan1", "scan(threads=1)", nbytes["main"]), scan_runner(main, 1)),
-        (new("scanN", "scan() all threads", nbytes["main"]), scan_runner(main, 0)),
-    ], reps)
+    measure(
+        [
+            (new("cat", "cat > /dev/null", nbytes["main"]), shell_runner(["cat", str(main)])),
+            (
+                new("grep", "grep -c -F ':Zone.Identifier<' | pipe", nbytes["main"]),
+                shell_runner(["grep", "-c", "-F", ":Zone.Identifier<", str(main)], pipe=True),
+            ),
+            (new("scan1", "scan(threads=1)", nbytes["main"]), scan_runner(main, 1)),
+            (new("scanN", "scan() all threads", nbytes["main"]), scan_runner(main, 0)),
+        ],
+        reps,
+    )
 
     # 3. Dense worst case, one thread.
     dense = files["dense"]
     log("\n== %s" % dense.name)
     warm(dense)
-    measure([
-        (new("dense_cat", "cat > /dev/null", nbytes["dense"]), shell_runner(["cat", str(dense)])),
-        (new("dense1", "scan(threads=1)", nbytes["dense"]), scan_runner(dense, 1)),
-        (new("denseN", "scan() all threads", nbytes["dense"]), scan_runner(dense, 0)),
-    ], reps)
+    measure(
+        [
+            (new("dense_cat", "cat > /dev/null", nbytes["dense"]), shell_runner(["cat", str(dense)])),
+            (new("dense1", "scan(threads=1)", nbytes["dense"]), scan_runner(dense, 1)),
+            (new("denseN", "scan() all threads", nbytes["dense"]), scan_runner(dense, 0)),
+        ],
+        reps,
+    )
 
     # 3b. Dense with distinct groups (every event a hit, most a new group).
     distinct = files["distinct"]
     log("\n== %s" % distinct.name)
     warm(distinct)
-    measure([
-        (new("distinct_cat", "cat > /dev/null", nbytes["distinct"]), shell_runner(["cat", str(distinct)])),
-        (new("distinct1", "scan(threads=1)", nbytes["distinct"]), scan_runner(distinct, 1)),
-        (new("distinctN", "scan() all threads", nbytes["distinct"]), scan_runner(distinct, 0)),
-    ], reps)
+    measure(
+        [
+            (new("distinct_cat", "cat > /dev/null", nbytes["distinct"]), shell_runner(["cat", str(distinct)])),
+            (new("distinct1", "scan(threads=1)", nbytes["distinct"]), scan_runner(distinct, 1)),
+            (new("distinctN", "scan() all threads", nbytes["distinct"]), scan_runner(distinct, 0)),
+        ],
+        reps,
+    )
 
     # 4. Against the pure-Python reference on the slice.
     sl = files["slice"]
     log("\n== %s" % sl.name)
     warm(sl)
-    measure([
-        (new("ref", "reference.scan()", nbytes["slice"]), scan_runner(sl, 0, "reference")),
-        (new("slice1", "scan(threads=1)", nbytes["slice"]), scan_runner(sl, 1)),
-        (new("sliceN", "scan()", nbytes["slice"]), scan_runner(sl, 0)),
-    ], reps)
-    agree = T["ref"].info["hits_digest"] == T["sliceN"].info["hits_digest"] and \
-        T["ref"].info["events"] == T["sliceN"].info["events"]
+    measure(
+        [
+            (new("ref", "reference.scan()", nbytes["slice"]), scan_runner(sl, 0, "reference")),
+            (new("slice1", "scan(threads=1)", nbytes["slice"]), scan_runner(sl, 1)),
+            (new("sliceN", "scan()", nbytes["slice"]), scan_runner(sl, 0)),
+        ],
+        reps,
+    )
+    agree = (
+        T["ref"].info["hits_digest"] == T["sliceN"].info["hits_digest"]
+        and T["ref"].info["events"] == T["sliceN"].info["events"]
+    )
 
     # 5. Memory: 1x vs 4x, each scan a fresh process (all threads).
     big = files["big"]
     log("\n== %s" % big.name)
     warm(big)
-    measure([
-        (new("big_cat", "cat > /dev/null", nbytes["big"]), shell_runner(["cat", str(big)])),
-        (new("bigN", "scan() all threads", nbytes["big"]), scan_runner(big, 0)),
-    ], reps)
+    measure(
+        [
+            (new("big_cat", "cat > /dev/null", nbytes["big"]), shell_runner(["cat", str(big)])),
+            (new("bigN", "scan() all threads", nbytes["big"]), scan_runner(big, 0)),
+        ],
+        reps,
+    )
     warm(main)
     # Peak RSS of the scanning process when scan() returns (interpreter,
     # module, scan and its result objects; not this harness's digest).
@@ -433,19 +497,26 @@ def main(argv=None) -> int:
     gz = files["gzip"]
     log("\n== %s" % gz.name)
     warm(gz)
-    measure([
-        (new("zcat", "zcat > /dev/null", nbytes_gz_text), shell_runner(["zcat", str(gz)])),
-        (new("gz", "scan(.gz)", nbytes_gz_text), scan_runner(gz, 0)),
-    ], reps)
+    measure(
+        [
+            (new("zcat", "zcat > /dev/null", nbytes_gz_text), shell_runner(["zcat", str(gz)])),
+            (new("gz", "scan(.gz)", nbytes_gz_text), scan_runner(gz, 0)),
+        ],
+        reps,
+    )
     gz1 = files["gzip1"]
     log("\n== %s" % gz1.name)
     warm(gz1)
-    measure([
-        (new("zcat1", "zcat > /dev/null", nbytes_gz_text), shell_runner(["zcat", str(gz1)])),
-        (new("gz1", "scan(.gz)", nbytes_gz_text), scan_runner(gz1, 0)),
-    ], reps)
+    measure(
+        [
+            (new("zcat1", "zcat > /dev/null", nbytes_gz_text), shell_runner(["zcat", str(gz1)])),
+            (new("gz1", "scan(.gz)", nbytes_gz_text), scan_runner(gz1, 0)),
+        ],
+        reps,
+    )
     gz_agree = T["gz"].info["hits_digest"] == T["gz1"].info["hits_digest"] and (
-        sizes["gzip"] != sizes["main"] or T["gz"].info["hits_digest"] == T["scanN"].info["hits_digest"])
+        sizes["gzip"] != sizes["main"] or T["gz"].info["hits_digest"] == T["scanN"].info["hits_digest"]
+    )
 
     # ---------------------------------------------------------------- table
     r_grep = T["scan1"].best / T["grep"].best
@@ -464,13 +535,24 @@ def main(argv=None) -> int:
     w = lines.append
     w("## Results %s" % info["date"])
     w("")
-    w("- commit `%s`; %s cores (`nproc`), %s; Linux %s; Python %s (venv, release wheel)"
-      % (info["commit"], ncores, info["cpu"], info["kernel"], info["python"]))
-    w("- load average (1/5/15 min) when timing started: %s; at the end: %.2f %.2f %.2f"
-      % ((info["load_start"],) + os.getloadavg()))
-    w("- files (benches/generate.py, seed %d): %s" % (SEED, "; ".join(
-        "%s `%s` %s" % (k, files[k].name, human(nbytes[k]))
-        for k in ("main", "big", "dense", "distinct", "slice", "gzip", "gzip1"))))
+    w(
+        "- commit `%s`; %s cores (`nproc`), %s; Linux %s; Python %s (venv, release wheel)"
+        % (info["commit"], ncores, info["cpu"], info["kernel"], info["python"])
+    )
+    w(
+        "- load average (1/5/15 min) when timing started: %s; at the end: %.2f %.2f %.2f"
+        % ((info["load_start"],) + os.getloadavg())
+    )
+    w(
+        "- files (benches/generate.py, seed %d): %s"
+        % (
+            SEED,
+            "; ".join(
+                "%s `%s` %s" % (k, files[k].name, human(nbytes[k]))
+                for k in ("main", "big", "dense", "distinct", "slice", "gzip", "gzip1")
+            ),
+        )
+    )
     w("- each time: best of %d (median in brackets), file in page cache; MB = 10^6 bytes" % reps)
     w("")
     w("| comparison | measured | ratio | target | verdict |")
@@ -479,61 +561,113 @@ def main(argv=None) -> int:
     def t(key: str) -> str:
         return "%.3f s [%.3f] = %.0f MB/s" % (T[key].best, T[key].median, T[key].mbps())
 
-    w("| 1 thread vs grep, realistic %s | scan(threads=1) %s; `grep -c -F ':Zone.Identifier<'` %s | %.2fx grep's time | <= 1.0 | %s |"
-      % (sizes["main"], t("scan1"), t("grep"), r_grep, verdict(r_grep <= 1.0)))
-    w("| all threads vs one, realistic %s | scan() %s | %.2fx faster on %s cores | >= 1.7 (2 cores) | %s |"
-      % (sizes["main"], t("scanN"), r_threads, ncores, verdict(r_threads >= 1.7)))
-    w("| dense worst case %s, 1 thread | scan(threads=1) %s; all threads %s | %.0f MB/s per core | >= 300 MB/s | %s |"
-      % (sizes["dense"], t("dense1"), t("denseN"), dense_mbps, verdict(dense_mbps >= 300)))
-    w("| dense, distinct groups %s, 1 thread | scan(threads=1) %s | %.0f MB/s per core | >= 300 MB/s | %s |"
-      % (sizes["distinct"], t("distinct1"), distinct_mbps, verdict(distinct_mbps >= 300)))
-    w("| dense, distinct groups %s, all threads vs one | scan() %s | %.2fx faster on %s cores | >= 1.7 (2 cores) | %s |"
-      % (sizes["distinct"], t("distinctN"), r_distinct_threads, ncores, verdict(r_distinct_threads >= 1.7)))
-    w("| vs pure-Python reference, realistic 20M | reference %s; scan() %s; scan(threads=1) %s | %.0fx (1 thread: %.0fx)%s | >= 50x | %s |"
-      % (t("ref"), t("sliceN"), t("slice1"), r_ref, r_ref1, "" if agree else " RESULTS DIFFER", verdict(r_ref >= 50 and agree)))
-    w("| peak RSS, realistic %s vs %s (fresh process each, all threads) | %.1f MiB vs %.1f MiB (1 thread: %.1f vs %.1f; a 20 MB scan: %.1f; hit groups: %d vs %d) | %+.1f MiB | within 20 MB, < 100 MB | %s |"
-      % (sizes["main"], sizes["big"], rss_main, rss_big, rss_main1, rss_big1, rss_idle,
-         T["scanN"].info["groups"], T["bigN"].info["groups"], rss_big - rss_main, verdict(rss_ok)))
-    w("| gzip (level 6, generate.py --gzip), realistic %s | scan(.gz) %s; `zcat > /dev/null` %s (MB/s of decompressed text) | zcat/scan = %.2f%s | >= 0.8 | %s |"
-      % (sizes["gzip"], t("gz"), t("zcat"), r_gz, "" if gz_agree else " RESULTS DIFFER", verdict(r_gz >= 0.8)))
-    w("| gzip -1 (`gzip -1 -n` of the same text), realistic %s | scan(.gz) %s; `zcat > /dev/null` %s | zcat/scan = %.2f | >= 0.8 | %s |"
-      % (sizes["gzip"], t("gz1"), t("zcat1"), r_gz1, verdict(r_gz1 >= 0.8)))
+    w(
+        "| 1 thread vs grep, realistic %s | scan(threads=1) %s; `grep -c -F ':Zone.Identifier<'` %s | %.2fx grep's time | <= 1.0 | %s |"
+        % (sizes["main"], t("scan1"), t("grep"), r_grep, verdict(r_grep <= 1.0))
+    )
+    w(
+        "| all threads vs one, realistic %s | scan() %s | %.2fx faster on %s cores | >= 1.7 (2 cores) | %s |"
+        % (sizes["main"], t("scanN"), r_threads, ncores, verdict(r_threads >= 1.7))
+    )
+    w(
+        "| dense worst case %s, 1 thread | scan(threads=1) %s; all threads %s | %.0f MB/s per core | >= 300 MB/s | %s |"
+        % (sizes["dense"], t("dense1"), t("denseN"), dense_mbps, verdict(dense_mbps >= 300))
+    )
+    w(
+        "| dense, distinct groups %s, 1 thread | scan(threads=1) %s | %.0f MB/s per core | >= 300 MB/s | %s |"
+        % (sizes["distinct"], t("distinct1"), distinct_mbps, verdict(distinct_mbps >= 300))
+    )
+    w(
+        "| dense, distinct groups %s, all threads vs one | scan() %s | %.2fx faster on %s cores | >= 1.7 (2 cores) | %s |"
+        % (sizes["distinct"], t("distinctN"), r_distinct_threads, ncores, verdict(r_distinct_threads >= 1.7))
+    )
+    w(
+        "| vs pure-Python reference, realistic 20M | reference %s; scan() %s; scan(threads=1) %s | %.0fx (1 thread: %.0fx)%s | >= 50x | %s |"
+        % (
+            t("ref"),
+            t("sliceN"),
+            t("slice1"),
+            r_ref,
+            r_ref1,
+            "" if agree else " RESULTS DIFFER",
+            verdict(r_ref >= 50 and agree),
+        )
+    )
+    w(
+        "| peak RSS, realistic %s vs %s (fresh process each, all threads) | %.1f MiB vs %.1f MiB (1 thread: %.1f vs %.1f; a 20 MB scan: %.1f; hit groups: %d vs %d) | %+.1f MiB | within 20 MB, < 100 MB | %s |"
+        % (
+            sizes["main"],
+            sizes["big"],
+            rss_main,
+            rss_big,
+            rss_main1,
+            rss_big1,
+            rss_idle,
+            T["scanN"].info["groups"],
+            T["bigN"].info["groups"],
+            rss_big - rss_main,
+            verdict(rss_ok),
+        )
+    )
+    w(
+        "| gzip (level 6, generate.py --gzip), realistic %s | scan(.gz) %s; `zcat > /dev/null` %s (MB/s of decompressed text) | zcat/scan = %.2f%s | >= 0.8 | %s |"
+        % (sizes["gzip"], t("gz"), t("zcat"), r_gz, "" if gz_agree else " RESULTS DIFFER", verdict(r_gz >= 0.8))
+    )
+    w(
+        "| gzip -1 (`gzip -1 -n` of the same text), realistic %s | scan(.gz) %s; `zcat > /dev/null` %s | zcat/scan = %.2f | >= 0.8 | %s |"
+        % (sizes["gzip"], t("gz1"), t("zcat1"), r_gz1, verdict(r_gz1 >= 0.8))
+    )
     w("")
     w("Absolute rates (best of %d):" % reps)
     w("")
     w("| what | file | time | MB/s |")
     w("|---|---|---|---|")
-    rows = [("cat > /dev/null (memory-bandwidth ceiling)", "main", "cat"),
-            ("grep -c -F ':Zone.Identifier<' (to a pipe)", "main", "grep"),
-            ("scan(threads=1)", "main", "scan1"),
-            ("scan() all threads", "main", "scanN"),
-            ("cat > /dev/null", "big", "big_cat"),
-            ("scan() all threads", "big", "bigN"),
-            ("cat > /dev/null", "dense", "dense_cat"),
-            ("scan(threads=1)", "dense", "dense1"),
-            ("scan() all threads", "dense", "denseN"),
-            ("cat > /dev/null", "distinct", "distinct_cat"),
-            ("scan(threads=1)", "distinct", "distinct1"),
-            ("scan() all threads", "distinct", "distinctN"),
-            ("reference.scan()", "slice", "ref"),
-            ("scan(threads=1)", "slice", "slice1"),
-            ("scan()", "slice", "sliceN"),
-            ("zcat > /dev/null (decompressed bytes)", "gzip", "zcat"),
-            ("scan(.gz) (decompressed bytes)", "gzip", "gz"),
-            ("zcat > /dev/null (decompressed bytes)", "gzip1", "zcat1"),
-            ("scan(.gz) (decompressed bytes)", "gzip1", "gz1")]
+    rows = [
+        ("cat > /dev/null (memory-bandwidth ceiling)", "main", "cat"),
+        ("grep -c -F ':Zone.Identifier<' (to a pipe)", "main", "grep"),
+        ("scan(threads=1)", "main", "scan1"),
+        ("scan() all threads", "main", "scanN"),
+        ("cat > /dev/null", "big", "big_cat"),
+        ("scan() all threads", "big", "bigN"),
+        ("cat > /dev/null", "dense", "dense_cat"),
+        ("scan(threads=1)", "dense", "dense1"),
+        ("scan() all threads", "dense", "denseN"),
+        ("cat > /dev/null", "distinct", "distinct_cat"),
+        ("scan(threads=1)", "distinct", "distinct1"),
+        ("scan() all threads", "distinct", "distinctN"),
+        ("reference.scan()", "slice", "ref"),
+        ("scan(threads=1)", "slice", "slice1"),
+        ("scan()", "slice", "sliceN"),
+        ("zcat > /dev/null (decompressed bytes)", "gzip", "zcat"),
+        ("scan(.gz) (decompressed bytes)", "gzip", "gz"),
+        ("zcat > /dev/null (decompressed bytes)", "gzip1", "zcat1"),
+        ("scan(.gz) (decompressed bytes)", "gzip1", "gz1"),
+    ]
     for what, f, key in rows:
         w("| %s | %s | %.3f s | %.0f |" % (what, files[f].name, T[key].best, T[key].mbps()))
     w("")
     i_main, i_dense, i_slice = T["scan1"].info, T["dense1"].info, T["ref"].info
     i_distinct = T["distinct1"].info
-    w("What was found: realistic %s: %d events, %d matching in %d groups, %d malformed (grep counted %s lines); "
-      "dense: %d events, %d groups; dense distinct: %d events, %d groups; "
-      "slice: %d events, %d groups, reference and scan() %s."
-      % (sizes["main"], i_main["events"], i_main["matching"], i_main["groups"], i_main["malformed"],
-         T["grep"].info["stdout"], i_dense["events"], i_dense["groups"],
-         i_distinct["events"], i_distinct["groups"], i_slice["events"], i_slice["groups"],
-         "agree" if agree else "DISAGREE"))
+    w(
+        "What was found: realistic %s: %d events, %d matching in %d groups, %d malformed (grep counted %s lines); "
+        "dense: %d events, %d groups; dense distinct: %d events, %d groups; "
+        "slice: %d events, %d groups, reference and scan() %s."
+        % (
+            sizes["main"],
+            i_main["events"],
+            i_main["matching"],
+            i_main["groups"],
+            i_main["malformed"],
+            T["grep"].info["stdout"],
+            i_dense["events"],
+            i_dense["groups"],
+            i_distinct["events"],
+            i_distinct["groups"],
+            i_slice["events"],
+            i_slice["groups"],
+            "agree" if agree else "DISAGREE",
+        )
+    )
     table = "\n".join(lines) + "\n"
     print(table)
     stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M")

@@ -91,7 +91,7 @@ def main() -> int:
         print("|---|---|---|---|---|")
         base = None
         for n in threads:
-            seconds = best_of(args.repeat, lambda: sysmon_hunt.scan(str(path), threads=n))
+            seconds = best_of(args.repeat, lambda path=path, n=n: sysmon_hunt.scan(str(path), threads=n))
             base = base or seconds
             print(f"| {n} | {seconds:.3f} | {mb / seconds:.0f} | {base / seconds:.2f}x | {seconds / grep:.2f} |")
             sys.stdout.flush()

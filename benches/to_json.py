@@ -86,8 +86,12 @@ def ecs(ev: Event, line: str, n: int) -> dict:
         "@timestamp": time,
         "agent": {"type": "winlogbeat", "version": "8.11.0", "name": ev.text("Computer")},
         "ecs": {"version": "8.0.0"},
-        "event": {"code": ev.text("EventID"), "kind": "event", "provider": ev.attribute("Provider", "Name"),
-                  "created": time},
+        "event": {
+            "code": ev.text("EventID"),
+            "kind": "event",
+            "provider": ev.attribute("Provider", "Name"),
+            "created": time,
+        },
         "host": {"name": ev.text("Computer")},
         "log": {"level": "information"},
         "message": message(ev),
@@ -112,27 +116,55 @@ def nxlog(ev: Event, line: str, n: int) -> dict:
     data = dict(ev.data)
     utc = data.get("UtcTime") or (time[:10] + " " + time[11:23])
     record = {
-        "EventTime": utc[:19], "Hostname": ev.text("Computer"), "Keywords": -9223372036854775808,
-        "EventType": "INFO", "SeverityValue": 2, "Severity": "INFO", "EventID": number(ev.text("EventID")),
-        "SourceName": ev.attribute("Provider", "Name"), "ProviderGuid": ev.attribute("Provider", "Guid"),
-        "Version": number(ev.text("Version") or "0"), "Task": number(ev.text("Task") or "0"), "OpcodeValue": 0,
-        "RecordNumber": number(ev.text("EventRecordID") or "0"), "ExecutionProcessID": 1952, "ThreadID": 2428,
-        "Channel": ev.text("Channel"), "Domain": "NT AUTHORITY", "AccountName": "SYSTEM", "UserID": "S-1-5-18",
-        "AccountType": "User", "Category": "Sysmon event", "Opcode": "Info", "Message": message(ev),
+        "EventTime": utc[:19],
+        "Hostname": ev.text("Computer"),
+        "Keywords": -9223372036854775808,
+        "EventType": "INFO",
+        "SeverityValue": 2,
+        "Severity": "INFO",
+        "EventID": number(ev.text("EventID")),
+        "SourceName": ev.attribute("Provider", "Name"),
+        "ProviderGuid": ev.attribute("Provider", "Guid"),
+        "Version": number(ev.text("Version") or "0"),
+        "Task": number(ev.text("Task") or "0"),
+        "OpcodeValue": 0,
+        "RecordNumber": number(ev.text("EventRecordID") or "0"),
+        "ExecutionProcessID": 1952,
+        "ThreadID": 2428,
+        "Channel": ev.text("Channel"),
+        "Domain": "NT AUTHORITY",
+        "AccountName": "SYSTEM",
+        "UserID": "S-1-5-18",
+        "AccountType": "User",
+        "Category": "Sysmon event",
+        "Opcode": "Info",
+        "Message": message(ev),
         **data,
         "UtcTime": utc,
-        "EventReceivedTime": utc[:19], "SourceModuleName": "eventlog", "SourceModuleType": "im_msvistalog",
-        "@version": "1", "@timestamp": time[:23] + "Z", "host": "wec.internal.cloudapp.net", "port": 58623,
+        "EventReceivedTime": utc[:19],
+        "SourceModuleName": "eventlog",
+        "SourceModuleType": "im_msvistalog",
+        "@version": "1",
+        "@timestamp": time[:23] + "Z",
+        "host": "wec.internal.cloudapp.net",
+        "port": 58623,
         "tags": ["mordorDataset"],
     }
     return record
 
 
 def splunk(ev: Event, line: str, n: int) -> dict:
-    return {"preview": False, "offset": n, "result": {
-        "_raw": line, "_time": ev.attribute("TimeCreated", "SystemTime"), "host": ev.text("Computer"),
-        "source": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational",
-        "sourcetype": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"}}
+    return {
+        "preview": False,
+        "offset": n,
+        "result": {
+            "_raw": line,
+            "_time": ev.attribute("TimeCreated", "SystemTime"),
+            "host": ev.text("Computer"),
+            "source": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational",
+            "sourcetype": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational",
+        },
+    }
 
 
 WRITERS = {"evtx": evtx, "ecs": ecs, "nxlog": nxlog, "splunk": splunk}
@@ -180,8 +212,10 @@ def main(argv=None) -> int:
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args(argv)
     written, skipped = convert(args.source, args.output, args.shape, args.array)
-    print(f"to_json.py: {written} {args.shape} records, {skipped} malformed XML events left out -> {args.output}",
-          file=sys.stderr)
+    print(
+        f"to_json.py: {written} {args.shape} records, {skipped} malformed XML events left out -> {args.output}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -181,7 +181,10 @@ mod tests {
         let b = a.clone();
         a.merge(b);
         assert_eq!((a.events, a.malformed), (u64::MAX, u64::MAX));
-        assert_eq!(a.into_hits()[0].stats, GroupStats { count: u64::MAX, first: 1, last: 1, distinct: BTreeSet::new() });
+        assert_eq!(
+            a.into_hits()[0].stats,
+            GroupStats { count: u64::MAX, first: 1, last: 1, distinct: BTreeSet::new() }
+        );
     }
 
     #[test]

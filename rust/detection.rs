@@ -329,7 +329,8 @@ mod tests {
         assert_eq!(path("Channel"), (system_text("Channel"), ByValue::AsIs));
         assert_eq!(path("User"), (data("User"), ByValue::AsIs));
         assert_eq!(path("computer"), (data("computer"), ByValue::AsIs)); // case-sensitive
-        for bad in ["", "1a", "_x", "a-b", "a b", "Провайдер", "count", "firstTime", "Provider", "TimeCreated"] {
+        for bad in ["", "1a", "_x", "a-b", "a b", "Провайдер", "count", "firstTime", "Provider", "TimeCreated"]
+        {
             assert!(matches!(ByField::named(bad), Err(Error::InvalidOption(_))), "{bad:?}");
         }
         let v3 = Detection::telegram_downloads().with_by_fields(&BY_V3).unwrap();

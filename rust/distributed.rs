@@ -15,11 +15,11 @@ use std::sync::atomic::AtomicBool;
 use crate::aggregate::Partial;
 use crate::detection::Detection;
 use crate::error::{Error, Result};
+use crate::event::ScanContext;
 use crate::input::{expand, Input, Planned, STDIN};
 use crate::output::{InputReport, ScanOutput};
 use crate::scan::{catch_panics, scan_one_unit, DEFAULT_SPLIT_SIZE};
 use crate::source::{plan_units, Source, Unit};
-use crate::event::ScanContext;
 use crate::stream::Scratch;
 
 /// The `owned_len` of a unit that is a whole file.
@@ -206,8 +206,9 @@ mod tests {
         let two = format!("junk <Event>\n{}\r\n{}", hit("a", 0), hit("a", 9));
         let (one, two) = (TempFile::new("one.log", one.as_bytes()), TempFile::new("two.log", two.as_bytes()));
         let paths = vec![one.0.clone(), two.0.clone()];
-        let local = crate::scan::scan(&paths, &Detection::telegram_downloads(), &Default::default(), &AtomicBool::new(false))
-            .unwrap();
+        let local =
+            crate::scan::scan(&paths, &Detection::telegram_downloads(), &Default::default(), &AtomicBool::new(false))
+                .unwrap();
         assert_eq!(local.hits.len(), 2);
         assert_eq!((local.events, local.malformed), (7, 2));
         for split_size in [1, 2, 5, 50, 100, 1000, 1 << 20] {

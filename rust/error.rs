@@ -19,20 +19,11 @@ pub enum Error {
         source: io::Error,
     },
     /// A gzip or zstd stream is corrupt or truncated.
-    Decompress {
-        path: PathBuf,
-        source: io::Error,
-    },
+    Decompress { path: PathBuf, source: io::Error },
     /// An EVTX file whose header cannot be read.
-    BadEvtx {
-        path: PathBuf,
-        detail: String,
-    },
+    BadEvtx { path: PathBuf, detail: String },
     /// A file whose format the scanner does not read (e.g. compressed EVTX).
-    Unsupported {
-        path: PathBuf,
-        what: &'static str,
-    },
+    Unsupported { path: PathBuf, what: &'static str },
     /// An option is out of range or inconsistent.
     InvalidOption(String),
     /// Bytes given as a serialized partial result are not one (or come

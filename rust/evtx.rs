@@ -23,10 +23,10 @@ use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
 
 use crate::aggregate::Partial;
 use crate::error::{Error, Result};
+use crate::event::ScanContext;
 use crate::evtx_prefilter::ChunkPlan;
 use crate::progress::Progress;
 use crate::source::{Source, Unit};
-use crate::event::ScanContext;
 use crate::stream::{scan_document, ReadFailure, Scratch};
 
 /// The file header of binary Windows event logs.
@@ -76,11 +76,8 @@ pub fn scan_evtx_unit(
     let size = source.size;
     let unit_end = unit.start.saturating_add(unit.owned_len).min(size);
     // The first chunk offset at or after the unit's start.
-    let first = if unit.start <= HEADER_BLOCK_SIZE {
-        0
-    } else {
-        (unit.start - HEADER_BLOCK_SIZE).div_ceil(EVTX_CHUNK_SIZE)
-    };
+    let first =
+        if unit.start <= HEADER_BLOCK_SIZE { 0 } else { (unit.start - HEADER_BLOCK_SIZE).div_ceil(EVTX_CHUNK_SIZE) };
     let mut data = Vec::with_capacity(EVTX_CHUNK_SIZE as usize);
     let mut number = first;
     loop {
@@ -273,8 +270,15 @@ mod tests {
         progress.set_total(source.size);
         let unit = Unit { file_index: 0, start: 0, owned_len: u64::MAX };
         let mut partial = Partial::default();
-        let scanned =
-            scan_evtx_unit(&context, &mut Scratch::new(), &source, &unit, Some(&progress), &AtomicBool::new(false), &mut partial);
+        let scanned = scan_evtx_unit(
+            &context,
+            &mut Scratch::new(),
+            &source,
+            &unit,
+            Some(&progress),
+            &AtomicBool::new(false),
+            &mut partial,
+        );
         assert!(scanned.is_ok());
         assert_eq!(partial.events, 2322);
         // Every byte after the header block is read once, in whole chunks.

@@ -114,7 +114,6 @@ pub fn count_starts(input: &[u8]) -> usize {
     count
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,10 +21,10 @@ use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::aggregate::Partial;
+use crate::event::{count_event, ScanContext, MAX_EVENT_BYTES};
 use crate::json_shapes::{read_record, JsonTable, Record};
 use crate::parser::EventValues;
 use crate::source::Unit;
-use crate::event::{count_event, ScanContext, MAX_EVENT_BYTES};
 use crate::stream::{scan_document, ReadFailure, Scratch};
 
 /// Deeper records are malformed: no shape nests past 5 levels, and the

@@ -81,9 +81,9 @@ mod python;
 pub use aggregate::{GroupStats, Hit, MalformedEvent, Partial};
 pub use detection::Detection;
 pub use error::{Error, Result};
-pub use progress::Progress;
 pub use input::Input;
 pub use output::{InputReport, ScanOutput};
+pub use progress::Progress;
 pub use scan::{scan, scan_inputs, ScanOptions};
 
 /// The pipeline's pieces, one by one, for the project's own benches

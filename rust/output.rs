@@ -67,9 +67,10 @@ impl ScanOutput {
     pub fn assemble(mut inputs: Vec<InputReport>, mut merged: Partial, hits: Vec<Hit>) -> Result<ScanOutput> {
         let input_of: Vec<usize> = (0..inputs.len()).filter(|&i| inputs[i].skipped.is_none()).collect();
         let place = |file_index: usize, what: &str| {
-            input_of.get(file_index).copied().ok_or_else(|| {
-                Error::InvalidPartial(format!("{what} in file {file_index} of {}", input_of.len()))
-            })
+            input_of
+                .get(file_index)
+                .copied()
+                .ok_or_else(|| Error::InvalidPartial(format!("{what} in file {file_index} of {}", input_of.len())))
         };
         for Damage { file_index, offset, message } in std::mem::take(&mut merged.damage) {
             inputs[place(file_index, "damage")?].damaged = Some((offset, message));

@@ -200,14 +200,7 @@ fn parse_tokens(
                     }
                 }
                 let parent = stack.last().copied();
-                let context = open_element(
-                    tag,
-                    parent,
-                    &mut seen_system,
-                    &mut seen_event_data,
-                    table,
-                    values,
-                )?;
+                let context = open_element(tag, parent, &mut seen_system, &mut seen_event_data, table, values)?;
                 if let OpenOutcome::CaptureText(slot) = context.1 {
                     if is_empty {
                         let at = values.text.len();
@@ -285,7 +278,10 @@ fn checked_name_attribute<'c>(tag: &str, checked: &'c mut CheckedTags) -> Result
     }
     let mut name: Option<Box<str>> = None;
     xml_rules::check_start_tag(tag, |attribute| {
-        if name.is_none() && xml_rules::local_name(attribute.name) == "Name" && !is_namespace_declaration(attribute.name) {
+        if name.is_none()
+            && xml_rules::local_name(attribute.name) == "Name"
+            && !is_namespace_declaration(attribute.name)
+        {
             name = Some(xml_rules::attribute_value(attribute.value)?.into());
             return Ok(());
         }
@@ -341,7 +337,8 @@ fn open_element(
     } else {
         let name = checked_name_attribute(tag, &mut values.checked_tags)?;
         if is_data {
-            data_slot = name.and_then(|name| table.data.iter().find(|(n, _)| n.as_str() == name)).map(|&(_, slot)| slot);
+            data_slot =
+                name.and_then(|name| table.data.iter().find(|(n, _)| n.as_str() == name)).map(|&(_, slot)| slot);
         }
     }
     let context = match parent {

@@ -19,15 +19,20 @@ use crate::aggregate::{Partial, MAX_MALFORMED_EXAMPLES};
 use crate::detection::{Detection, BY_V1, BY_V3, STATS_COLUMNS};
 use crate::distributed;
 use crate::error::Error;
+use crate::error::ReaderFailed;
 use crate::input::Input;
-use crate::progress::Progress;
 use crate::output::ScanOutput;
+use crate::progress::Progress;
 use crate::scan::{scan_inputs, ScanOptions};
 use crate::time::civil_from_micros;
-use crate::error::ReaderFailed;
 
 // Named for where users meet it: `sysmon_hunt.ScanError`.
-pyo3::create_exception!(sysmon_hunt, ScanError, pyo3::exceptions::PyException, "A scan failed: a corrupt input or an internal error.");
+pyo3::create_exception!(
+    sysmon_hunt,
+    ScanError,
+    pyo3::exceptions::PyException,
+    "A scan failed: a corrupt input or an internal error."
+);
 
 /// How often the waiting thread looks for Ctrl-C (and reports progress)
 /// while workers scan.
@@ -128,8 +133,14 @@ impl io::Read for PyReader {
             let data = self.file.call_method1(py, "read", (buf.len(),)).map_err(|e| ReaderFailed::io(e.to_string()))?;
             let data = data.bind(py);
             let Ok(bytes) = data.cast::<PyBytes>() else {
-                let what = if data.is_none() { "None (non-blocking file with no data)".to_string() } else { data.get_type().to_string() };
-                return Err(ReaderFailed::io(format!("read() returned {what}, not bytes: open the file in binary mode")));
+                let what = if data.is_none() {
+                    "None (non-blocking file with no data)".to_string()
+                } else {
+                    data.get_type().to_string()
+                };
+                return Err(ReaderFailed::io(format!(
+                    "read() returned {what}, not bytes: open the file in binary mode"
+                )));
             };
             let bytes = bytes.as_bytes();
             if bytes.len() > buf.len() {
@@ -367,13 +378,7 @@ struct PlannedFile(distributed::PlannedFile);
 #[pymethods]
 impl PlannedFile {
     #[new]
-    fn new(
-        path: PathBuf,
-        size: u64,
-        ranges: Vec<(u64, u64)>,
-        format: Option<String>,
-        skipped: Option<String>,
-    ) -> Self {
+    fn new(path: PathBuf, size: u64, ranges: Vec<(u64, u64)>, format: Option<String>, skipped: Option<String>) -> Self {
         PlannedFile(distributed::PlannedFile { path, size, ranges, format, skipped })
     }
 

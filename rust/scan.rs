@@ -11,12 +11,12 @@ use rayon::prelude::*;
 use crate::aggregate::{Damage, Hit, Partial};
 use crate::detection::Detection;
 use crate::error::{Error, Result};
+use crate::event::ScanContext;
 use crate::evtx::scan_evtx_unit;
 use crate::input::{expand, Input, Planned};
 use crate::output::{InputReport, ScanOutput};
 use crate::progress::Progress;
 use crate::source::{plan_units, Source, Unit};
-use crate::event::ScanContext;
 use crate::stream::{scan_unit, ReadFailure, Scratch, UnitPosition};
 
 /// How to scan. `Default` is what users want; the sizes exist for tuning and
@@ -45,12 +45,22 @@ pub const DEFAULT_SPLIT_SIZE: u64 = 32 << 20;
 /// so a missing or unreadable file fails the scan before any work is done.
 /// Setting `cancel` makes the scan stop between chunks with
 /// [`Error::Cancelled`].
-pub fn scan(paths: &[PathBuf], detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
+pub fn scan(
+    paths: &[PathBuf],
+    detection: &Detection,
+    options: &ScanOptions,
+    cancel: &AtomicBool,
+) -> Result<ScanOutput> {
     scan_inputs(paths.iter().cloned().map(Input::Path).collect(), detection, options, cancel)
 }
 
 /// [`scan`] over files, directories, `-` (stdin) and open streams.
-pub fn scan_inputs(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
+pub fn scan_inputs(
+    inputs: Vec<Input>,
+    detection: &Detection,
+    options: &ScanOptions,
+    cancel: &AtomicBool,
+) -> Result<ScanOutput> {
     catch_panics(|| scan_files(inputs, detection, options, cancel))
 }
 
@@ -100,7 +110,12 @@ pub fn scan_one_unit(
     Ok(partial)
 }
 
-fn scan_files(inputs: Vec<Input>, detection: &Detection, options: &ScanOptions, cancel: &AtomicBool) -> Result<ScanOutput> {
+fn scan_files(
+    inputs: Vec<Input>,
+    detection: &Detection,
+    options: &ScanOptions,
+    cancel: &AtomicBool,
+) -> Result<ScanOutput> {
     let split_size = if options.split_size == 0 { DEFAULT_SPLIT_SIZE } else { options.split_size };
     let planned = expand(inputs)?;
     // Sources are the scanned inputs, numbered in order (skipped ones have no number).

@@ -21,8 +21,8 @@ use flate2::read::MultiGzDecoder;
 
 use crate::error::{Error, ReaderFailed, Result};
 use crate::evtx::{EVTX_CHUNK_SIZE, EVTX_MAGIC};
-use crate::readahead::ReadAhead;
 use crate::progress::{CountingReader, Progress};
+use crate::readahead::ReadAhead;
 use crate::utf16::Utf16ToUtf8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -324,7 +324,9 @@ impl Source {
             None => File::open(&self.path).map_err(|e| Error::io(&self.path, None, e)),
             Some(slot) => match self.take_stream(slot)? {
                 StreamBody::Spooled(file) => Ok(file),
-                StreamBody::Decoded(_) => Err(Error::Unsupported { path: self.path.clone(), what: "not an EVTX stream" }),
+                StreamBody::Decoded(_) => {
+                    Err(Error::Unsupported { path: self.path.clone(), what: "not an EVTX stream" })
+                }
             },
         }
     }
@@ -345,7 +347,10 @@ impl Source {
         };
         let mut decoded: Box<dyn Read + Send> = if let Some(slot) = &self.stream {
             let StreamBody::Decoded(stream) = self.take_stream(slot)? else {
-                return Err(Error::Unsupported { path: path.clone(), what: "an EVTX stream is read with the EVTX reader" });
+                return Err(Error::Unsupported {
+                    path: path.clone(),
+                    what: "an EVTX stream is read with the EVTX reader",
+                });
             };
             // Decoding (and reading a slow pipe) overlaps with scanning.
             Box::new(ReadAhead::new(stream))
@@ -384,7 +389,10 @@ impl Source {
             && !reader_failed
             && matches!(
                 error.kind(),
-                io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof | io::ErrorKind::Other
+                io::ErrorKind::InvalidData
+                    | io::ErrorKind::InvalidInput
+                    | io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::Other
             )
     }
 

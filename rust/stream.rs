@@ -308,7 +308,9 @@ fn frame_event(framer: &Framer, buffer: &[u8], start: usize, from: usize, at_eof
         StartSearch::Undecided(_) | StartSearch::None => match framer.find_end(buffer, from, buffer.len()) {
             // No start lies between `start` and this end: it is the event's end.
             Some(e) => Framed::Complete { span_end: e + END.len(), exact: true, next: e + END.len() },
-            None if at_eof => Framed::Unterminated { next: buffer.len(), reason: "no </Event> before the end of input" },
+            None if at_eof => {
+                Framed::Unterminated { next: buffer.len(), reason: "no </Event> before the end of input" }
+            }
             None => Framed::NeedMore,
         },
     }
@@ -407,7 +409,8 @@ mod tests {
         let input = std::io::Read::chain(&b"<Event>"[..], std::io::repeat(b'a').take(8 << 20)).chain(HIT.as_bytes());
         let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
         let mut partial = Partial::default();
-        let result = scan_unit(&context, &mut scratch, input, position, chunk_size, &AtomicBool::new(false), &mut partial);
+        let result =
+            scan_unit(&context, &mut scratch, input, position, chunk_size, &AtomicBool::new(false), &mut partial);
         assert!(result.is_ok());
         assert_eq!((partial.events, partial.malformed), (2, 1));
         assert!(scratch.buffer.len() <= MAX_EVENT_BYTES + 2 * chunk_size, "{}", scratch.buffer.len());
@@ -416,12 +419,12 @@ mod tests {
 
     #[test]
     fn dtds_and_their_entities_are_never_expanded() {
-        let laughs: String = (1..10)
-            .map(|i| format!("<!ENTITY lol{i} '{}'>", format!("&lol{};", i - 1).repeat(10)))
-            .collect();
+        let laughs: String =
+            (1..10).map(|i| format!("<!ENTITY lol{i} '{}'>", format!("&lol{};", i - 1).repeat(10))).collect();
         let dtd = format!("<?xml version='1.0'?><!DOCTYPE Event [<!ENTITY lol0 'lol'>{laughs}]>\n");
         let uses_entity = HIT.replace(">host<", ">&lol9;<");
-        let dtd_inside = HIT.replace("<System>", &format!("{}<System>", dtd.trim_start_matches("<?xml version='1.0'?>")));
+        let dtd_inside =
+            HIT.replace("<System>", &format!("{}<System>", dtd.trim_start_matches("<?xml version='1.0'?>")));
         let input = format!("{dtd}{uses_entity}\n{dtd_inside}\n{HIT}");
         for chunk_size in [1, 100, 1 << 20] {
             let (events, malformed, _, counts) = figures(input.as_bytes(), chunk_size);
@@ -436,7 +439,8 @@ mod tests {
         let input = format!("{HIT}\n").repeat(100);
         let position = UnitPosition { file_index: 0, base: 0, owned_len: u64::MAX };
         let cancel = AtomicBool::new(true);
-        let result = scan_unit(&context, &mut Scratch::new(), input.as_bytes(), position, 64, &cancel, &mut Partial::default());
+        let result =
+            scan_unit(&context, &mut Scratch::new(), input.as_bytes(), position, 64, &cancel, &mut Partial::default());
         assert!(matches!(result, Err(ReadFailure::Cancelled)));
     }
 

@@ -49,7 +49,11 @@ impl<R: Read> Utf16ToUtf8<R> {
             self.eof = n == 0;
             let whole = self.raw.len() & !1;
             for pair in self.raw[..whole].chunks_exact(2) {
-                let unit = if self.big_endian { u16::from_be_bytes([pair[0], pair[1]]) } else { u16::from_le_bytes([pair[0], pair[1]]) };
+                let unit = if self.big_endian {
+                    u16::from_be_bytes([pair[0], pair[1]])
+                } else {
+                    u16::from_le_bytes([pair[0], pair[1]])
+                };
                 push_unit(&mut self.out, &mut self.pending_high, unit);
             }
             self.raw.drain(..whole);

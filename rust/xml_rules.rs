@@ -34,7 +34,8 @@ pub fn has_forbidden_char(text: &[u8]) -> bool {
         return true;
     }
     // U+FFFE and U+FFFF encode as EF BF BE and EF BF BF; EF is rare.
-    memchr::memchr_iter(0xEF, text).any(|i| text.get(i + 1) == Some(&0xBF) && matches!(text.get(i + 2), Some(0xBE | 0xBF)))
+    memchr::memchr_iter(0xEF, text)
+        .any(|i| text.get(i + 1) == Some(&0xBF) && matches!(text.get(i + 2), Some(0xBE | 0xBF)))
 }
 
 /// Byte classes for the ASCII fast paths: one table lookup per byte instead
@@ -227,7 +228,11 @@ pub fn decode_attribute_value(raw: &str, out: Option<&mut String>) -> Result<(),
 /// Resolves every reference in `raw` (each must resolve) and, when `out` is
 /// given, appends the result, the literal text between references passed
 /// through `push_literal` (the normalization XML applies to literal text).
-fn decode_references(raw: &str, mut out: Option<&mut String>, push_literal: fn(&str, &mut String)) -> Result<(), Reason> {
+fn decode_references(
+    raw: &str,
+    mut out: Option<&mut String>,
+    push_literal: fn(&str, &mut String),
+) -> Result<(), Reason> {
     let mut rest = raw;
     while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
         let end = memchr::memchr(b';', &rest.as_bytes()[amp..]).ok_or("reference without `;`")? + amp;
@@ -407,7 +412,21 @@ mod tests {
             resolve_reference(ok, &mut s).unwrap();
         }
         assert_eq!(s, "&<>'\"tt\u{74}\u{10FFFF}");
-        for bad in ["nbsp", "#X74", "#x", "#", "#0", "#1", "#xD800", "#xFFFE", "#x110000", "#-1", "#+1", "#x+1", "#99999999999"] {
+        for bad in [
+            "nbsp",
+            "#X74",
+            "#x",
+            "#",
+            "#0",
+            "#1",
+            "#xD800",
+            "#xFFFE",
+            "#x110000",
+            "#-1",
+            "#+1",
+            "#x+1",
+            "#99999999999",
+        ] {
             assert!(resolve_reference(bad, &mut String::new()).is_err(), "{bad}");
         }
     }

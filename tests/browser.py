@@ -56,8 +56,8 @@ def missing_reason() -> Optional[str]:
     if not os.access(CHROMEDRIVER, os.X_OK):
         return f"{CHROMEDRIVER} (Debian's chromium-driver) is missing; tests/install-browser.sh installs it"
     try:
-        import selenium  # noqa: F401
         import PIL  # noqa: F401
+        import selenium  # noqa: F401
     except ImportError as error:
         return f"{error.name} is not installed (pip install -e '.[test]')"
     return None
@@ -153,8 +153,11 @@ def fleet_events(hosts: int = 9, seed: int = 7) -> Iterator[str]:
             digest = "SHA256=%064X" % rnd.getrandbits(256)  # the same file each time: one hit, counted
             for k in range(rnd.choice((1, 1, 1, 2, 3, 5))):
                 yield sysmon_event(
-                    layout="full", computer=host, time=_stamp(start + timedelta(minutes=7 * k)),
-                    process_id=str(4000 + h), target=target,
+                    layout="full",
+                    computer=host,
+                    time=_stamp(start + timedelta(minutes=7 * k)),
+                    process_id=str(4000 + h),
+                    target=target,
                     hash=digest,
                     extra_data="<Data Name='User'>%s</Data>" % user,
                 )

@@ -28,9 +28,7 @@ def _package_root() -> str:
 
 
 ENV = dict(os.environ)
-ENV["PYTHONPATH"] = os.pathsep.join(
-    p for p in (_package_root(), os.environ.get("PYTHONPATH")) if p
-)
+ENV["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), os.environ.get("PYTHONPATH")) if p)
 ENV["PYTHONUTF8"] = "1"
 ENV.pop("PYTHONIOENCODING", None)
 

@@ -50,6 +50,7 @@ def corpus_dir() -> Path:
 
 # --- fixtures of the command-line tests (tests/cli_helpers.py has the rest)
 
+
 @pytest.fixture(
     params=[
         pytest.param([], id="native"),
@@ -69,8 +70,7 @@ def known(tmp_path: Path) -> Path:
     b = dict(computer="ДМИТРИЙ-ПК", process_id="812", image=IMAGE_B, target=TARGET_B_XML, hash=HASH_B)
     lines = [
         event("2021-04-28T20:11:34.709744300Z"),
-        event("2021-04-28T20:12:00.1Z",
-              image=r"C:\Program Files\Google\Chrome\Application\chrome.exe"),
+        event("2021-04-28T20:12:00.1Z", image=r"C:\Program Files\Google\Chrome\Application\chrome.exe"),
         event("2021-04-29T01:02:03.5Z", q='"', **b),
         event("2021-04-28T20:15:01.0000001Z", q='"'),
         event("2021-04-29T01:02:04Z", **b)[:200],  # truncated: malformed

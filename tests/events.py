@@ -70,10 +70,7 @@ def sysmon_event(
     if not bare:
         parts.append("<Version>2</Version>")
     if full:
-        parts.append(
-            "<Level>4</Level><Task>15</Task><Opcode>0</Opcode>"
-            "<Keywords>0x8000000000000000</Keywords>"
-        )
+        parts.append("<Level>4</Level><Task>15</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>")
     parts.append(f"<TimeCreated SystemTime={q}{time}{q}/>")
     if not bare:
         parts.append("<EventRecordID>667860</EventRecordID>")

@@ -85,7 +85,11 @@ def system_time(filetime: int) -> str:
 
 def _escape(text: str) -> str:
     return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&apos;").replace('"', "&quot;")
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("'", "&apos;")
+        .replace('"', "&quot;")
     )
 
 
@@ -469,8 +473,20 @@ class _Chunk:
             struct.pack_into("<I", d, definition, template_buckets[bucket])
             template_buckets[bucket] = definition
         first_id, last_id = self.records[0][1], self.records[-1][1]
-        struct.pack_into("<8sQQQQIIII", d, 0, b"ElfChnk\x00", first_id, last_id, first_id, last_id,
-                         128, self.records[-1][0], self.free, zlib.crc32(d[CHUNK_HEADER:self.free]))
+        struct.pack_into(
+            "<8sQQQQIIII",
+            d,
+            0,
+            b"ElfChnk\x00",
+            first_id,
+            last_id,
+            first_id,
+            last_id,
+            128,
+            self.records[-1][0],
+            self.free,
+            zlib.crc32(d[CHUNK_HEADER : self.free]),
+        )
         struct.pack_into("<I", d, 120, 0)
         struct.pack_into("<64I", d, 128, *buckets)
         struct.pack_into("<32I", d, 384, *template_buckets)
@@ -481,9 +497,7 @@ class _Chunk:
 def number(events: Sequence[Event], first_id: int = 1) -> list[Event]:
     """`events` with record IDs first_id, first_id + 1, ... and their
     encodings as written."""
-    return [
-        replace(e, record_id=first_id + i, data=tuple(effective(d) for d in e.data)) for i, e in enumerate(events)
-    ]
+    return [replace(e, record_id=first_id + i, data=tuple(effective(d) for d in e.data)) for i, e in enumerate(events)]
 
 
 def write_evtx(events: Sequence[Event]) -> bytes:
@@ -502,8 +516,20 @@ def write_evtx(events: Sequence[Event]) -> bytes:
         chunks.append(chunk.finish())
     next_id = (events[-1].record_id + 1) if events else 1
     header = bytearray(HEADER_BLOCK)
-    struct.pack_into("<8sQQQIHHHH", header, 0, b"ElfFile\x00", 0, max(len(chunks) - 1, 0), next_id,
-                     128, 1, 3, HEADER_BLOCK, len(chunks))
+    struct.pack_into(
+        "<8sQQQIHHHH",
+        header,
+        0,
+        b"ElfFile\x00",
+        0,
+        max(len(chunks) - 1, 0),
+        next_id,
+        128,
+        1,
+        3,
+        HEADER_BLOCK,
+        len(chunks),
+    )
     struct.pack_into("<I", header, 124, zlib.crc32(bytes(header[:120])))
     return bytes(header) + b"".join(chunks)
 

@@ -262,7 +262,7 @@ BAD_ATTR_TRICKS = ["HEXref", "bogus_entity", "bad_charref", "raw_amp", "raw_lt"]
 BAD_CHARREFS = ["&#1;", "&#0;", "&#x1F;", "&#xFFFE;", "&#xD800;", "&#x110000;", "&#;", "&#x;", "&#12a;", "&#xFFFF;"]
 BOGUS_ENTITIES = ["&bogus;", "&nbsp;", "&Amp;", "&amp", "&#x74", "&AMP;", "& amp;", "&#x 74;"]
 #: Characters XML allows, written raw (some of them unusual).
-RAW_CHARS = ["\x7f", "\x85", "\u2028", "\ufdd0", "\U0010ffff", "\ufeff", "\u00a0", "é", "\U0001F600", "\u0300"]
+RAW_CHARS = ["\x7f", "\x85", "\u2028", "\ufdd0", "\U0010ffff", "\ufeff", "\u00a0", "é", "\U0001f600", "\u0300"]
 RAW_WHITESPACE = ["\t", "\n", "\r\n", "\r", " "]
 
 
@@ -341,29 +341,130 @@ def escape_attr(value: str, quote: str) -> str:
 #: ones first, then ones that make the event malformed; a few hold `<Event`
 #: or `</Event>`, which changes the framing.
 GAP_SNIPPETS = [
-    "<!---->", "<!-- - -->", "<!--a-b-->", "<?pi?>", "<?pi x y?>", "<?xml-stylesheet href='a'?>",
-    "<?XML x?>", "<?xml-x?>", "<?xmlfoo?>", "<![CDATA[]]>", "<![CDATA[<&]]>", "<x/>", "<x:y:z/>", "<:x/>",
-    "<x-y.z/>", "<é/>", "<_x/>", "<x\u00b7/>", "<x\u0300/>", "<Données>x</Données>",
-    "<x a='>'/>", "<x a='\"'/>", "<x a=\"'\"/>", "<x a='1' b:a='2'/>", "<x a ='1'/>",
-    "<x a= '1' />", "<x\n/>", "<x></x >", "<x\n></x\n>", "<x\ta='1'/>", "<x a='1'\n/>",
-    "<e:x e:a='1' a='2'/>", "<x a='&#60;&#x3E;'/>", "<x a='\t'/>", "&#x10FFFF;", "&#00000065;",
-    "&#x000041;", "]]", "]>", ">", "\x7f", "\x85", "\ufeff", "\ufdd0", "\U0010FFFF", "\r", "\r\n",
-    "<!-- <Event> -->", "<?pi <Event ?>", "<![CDATA[</Event>]]>", "<x a='</Event>'/>",
+    "<!---->",
+    "<!-- - -->",
+    "<!--a-b-->",
+    "<?pi?>",
+    "<?pi x y?>",
+    "<?xml-stylesheet href='a'?>",
+    "<?XML x?>",
+    "<?xml-x?>",
+    "<?xmlfoo?>",
+    "<![CDATA[]]>",
+    "<![CDATA[<&]]>",
+    "<x/>",
+    "<x:y:z/>",
+    "<:x/>",
+    "<x-y.z/>",
+    "<é/>",
+    "<_x/>",
+    "<x\u00b7/>",
+    "<x\u0300/>",
+    "<Données>x</Données>",
+    "<x a='>'/>",
+    "<x a='\"'/>",
+    '<x a="\'"/>',
+    "<x a='1' b:a='2'/>",
+    "<x a ='1'/>",
+    "<x a= '1' />",
+    "<x\n/>",
+    "<x></x >",
+    "<x\n></x\n>",
+    "<x\ta='1'/>",
+    "<x a='1'\n/>",
+    "<e:x e:a='1' a='2'/>",
+    "<x a='&#60;&#x3E;'/>",
+    "<x a='\t'/>",
+    "&#x10FFFF;",
+    "&#00000065;",
+    "&#x000041;",
+    "]]",
+    "]>",
+    ">",
+    "\x7f",
+    "\x85",
+    "\ufeff",
+    "\ufdd0",
+    "\U0010ffff",
+    "\r",
+    "\r\n",
+    "<!-- <Event> -->",
+    "<?pi <Event ?>",
+    "<![CDATA[</Event>]]>",
+    "<x a='</Event>'/>",
     # malformed:
-    "<!--->", "<!-- a --->", "<!-- a -- b -->", "<?xml version='1.0'?>", "<?xml?>", "<? x?>",
-    "<?pi", "<!DOCTYPE x>", "<![CDATA[x]>", "<![cdata[x]]>", "&#1114112;", "&#65", "&#xd800;",
-    "<x></y>", "<1x/>", "<-x/>", "<.x/>", "<\u00b7x/>", "<x a='1'b='2'/>", "<x a=1/>", "<x a='<'/>",
-    "<x a='&'/>", "<x a='1' a='2'/>", "<x xmlns:a='1' xmlns:a='2'/>", "<x / >", "< x/>", "<x a/>",
-    "<x 'a'/>", "</ x>", "<x></X>", "<x\u00a0a='1'/>", "<x a='1'\u00a0/>", "<x\ufeff/>", "]]>",
-    "\ufffe", "\uffff", "<x a='\x01'/>", "<x>", "</x>", "<!x>", "<!>", "<!-->", "<x a=\"1'/>",
-    "<x a='1\"/>", "\x00", "\x1b", "<x a=`1`/>",
+    "<!--->",
+    "<!-- a --->",
+    "<!-- a -- b -->",
+    "<?xml version='1.0'?>",
+    "<?xml?>",
+    "<? x?>",
+    "<?pi",
+    "<!DOCTYPE x>",
+    "<![CDATA[x]>",
+    "<![cdata[x]]>",
+    "&#1114112;",
+    "&#65",
+    "&#xd800;",
+    "<x></y>",
+    "<1x/>",
+    "<-x/>",
+    "<.x/>",
+    "<\u00b7x/>",
+    "<x a='1'b='2'/>",
+    "<x a=1/>",
+    "<x a='<'/>",
+    "<x a='&'/>",
+    "<x a='1' a='2'/>",
+    "<x xmlns:a='1' xmlns:a='2'/>",
+    "<x / >",
+    "< x/>",
+    "<x a/>",
+    "<x 'a'/>",
+    "</ x>",
+    "<x></X>",
+    "<x\u00a0a='1'/>",
+    "<x a='1'\u00a0/>",
+    "<x\ufeff/>",
+    "]]>",
+    "\ufffe",
+    "\uffff",
+    "<x a='\x01'/>",
+    "<x>",
+    "</x>",
+    "<!x>",
+    "<!>",
+    "<!-->",
+    "<x a=\"1'/>",
+    "<x a='1\"/>",
+    "\x00",
+    "\x1b",
+    "<x a=`1`/>",
 ]
 #: Inserted inside a start tag, just before its `>` or `/>`.
 TAG_SNIPPETS = [
-    " a='1'", ' b:c="x"', "\n", " \t", " xmlns:q='u'", " é='1'", " a='&#9;'", " x.y-z='1'",
+    " a='1'",
+    ' b:c="x"',
+    "\n",
+    " \t",
+    " xmlns:q='u'",
+    " é='1'",
+    " a='&#9;'",
+    " x.y-z='1'",
     # malformed (or a duplicate of an existing attribute):
-    "a='1'", " a", " a=", " 1='x'", " a='1' a='2'", " =''", " a='x", " Name='dup'", " a=`x`",
-    " a='<'", " xmlns='x' xmlns='y'", "\u00a0a='1'", " a='\x0b'",
+    "a='1'",
+    " a",
+    " a=",
+    " 1='x'",
+    " a='1' a='2'",
+    " =''",
+    " a='x",
+    " Name='dup'",
+    " a=`x`",
+    " a='<'",
+    " xmlns='x' xmlns='y'",
+    "\u00a0a='1'",
+    " a='\x0b'",
 ]
 
 
@@ -407,11 +508,7 @@ def identities(draw) -> Identity:
     """By-field values of a real Telegram download (a group)."""
     user = pick(draw, USERS)
     image = pick(draw, IMAGE_DIRS).format(user=user) + case_variant(draw, "telegram.exe")
-    target = (
-        pick(draw, TARGET_DIRS).format(user=user)
-        + pick(draw, FILE_NAMES)
-        + case_variant(draw, ":Zone.Identifier")
-    )
+    target = pick(draw, TARGET_DIRS).format(user=user) + pick(draw, FILE_NAMES) + case_variant(draw, ":Zone.Identifier")
     return Identity(
         computer=pick(draw, COMPUTERS),
         image=image,
@@ -464,21 +561,59 @@ def render(node: Node, style: Style, depth: int = 0) -> str:
 
 #: Fields a trick can target. `Name:X` is the Name attribute of Data X.
 TRICK_TARGETS = [
-    "Image", "TargetFilename", "Computer", "ProcessId", "Hash", "EventID",
-    "Provider", "SystemTime", "Name:Image", "Name:TargetFilename", "Contents", "UtcTime",
+    "Image",
+    "TargetFilename",
+    "Computer",
+    "ProcessId",
+    "Hash",
+    "EventID",
+    "Provider",
+    "SystemTime",
+    "Name:Image",
+    "Name:TargetFilename",
+    "Contents",
+    "UtcTime",
 ]
 ATTRIBUTE_TARGETS = {"Provider", "SystemTime", "Name:Image", "Name:TargetFilename"}
 
 PERTURBATIONS = [
-    "event_id", "image", "target", "provider", "time", "data_shape", "data_shape",
-    "computer", "target_bare", "image_odd", "time_nodes", "provider_attrs",
-    "system_extra", "system_shuffle", "data_extra", "root", "event_attrs",
-    "event_open", "qualifiers", "name_prefix", "old_schema", "syntax", "syntax", "event_close",
+    "event_id",
+    "image",
+    "target",
+    "provider",
+    "time",
+    "data_shape",
+    "data_shape",
+    "computer",
+    "target_bare",
+    "image_odd",
+    "time_nodes",
+    "provider_attrs",
+    "system_extra",
+    "system_shuffle",
+    "data_extra",
+    "root",
+    "event_attrs",
+    "event_open",
+    "qualifiers",
+    "name_prefix",
+    "old_schema",
+    "syntax",
+    "syntax",
+    "event_close",
 ]
 DATA_SHAPE_FIELDS = ["ProcessId", "Image", "TargetFilename", "Hash", "RuleName", "Contents", "User"]
 DATA_SHAPES = [
-    "empty", "self_closing", "child", "missing", "dup_after", "dup_before",
-    "wrong_name", "nested_text", "leading_space", "no_name",
+    "empty",
+    "self_closing",
+    "child",
+    "missing",
+    "dup_after",
+    "dup_before",
+    "wrong_name",
+    "nested_text",
+    "leading_space",
+    "no_name",
 ]
 WRONG_NAMES = ["{}", "{}s", " {}", "{} "]  # with the name lower-cased or kept
 
@@ -565,13 +700,16 @@ def events(draw, pool: Sequence[Identity], pretty: bool = False) -> str:
     # System
     provider_attributes = [("Name", provider_xml), ("Guid", GUID)]
     if "provider_attrs" in p:
-        provider_attributes = pick(draw, [
-            [("Guid", GUID)],  # no Name
-            [("e:Name", provider_xml), ("Guid", GUID)],
-            [("EventSourceName", "Microsoft-Windows-Sysmon"), ("Name", provider_xml)],
-            [("xmlns:Name", "Microsoft-Windows-Sysmon"), ("Name", provider_xml)],
-            [("Name", provider_xml), ("Name", "x")],  # duplicate attribute: malformed
-        ])
+        provider_attributes = pick(
+            draw,
+            [
+                [("Guid", GUID)],  # no Name
+                [("e:Name", provider_xml), ("Guid", GUID)],
+                [("EventSourceName", "Microsoft-Windows-Sysmon"), ("Name", provider_xml)],
+                [("xmlns:Name", "Microsoft-Windows-Sysmon"), ("Name", provider_xml)],
+                [("Name", provider_xml), ("Name", "x")],  # duplicate attribute: malformed
+            ],
+        )
     provider = Node(name("Provider"), provider_attributes, None if pretty or "provider_attrs" not in p else "")
     qualifiers = [("Qualifiers", "")] if "qualifiers" in p else []
     event_id = Node(name("EventID"), qualifiers, event_id_xml)
@@ -580,14 +718,17 @@ def events(draw, pool: Sequence[Identity], pretty: bool = False) -> str:
     time_created = Node(name("TimeCreated"), [("SystemTime", attr("SystemTime", time_value, raw_space))], None)
     time_nodes = [time_created]
     if "time_nodes" in p:
-        time_nodes = pick(draw, [
-            [],
-            [Node(name("TimeCreated"), [], None)],
-            [Node(name("TimeCreated"), [], None), time_created],  # the first has no time: no time
-            [time_created, Node(name("TimeCreated"), [("SystemTime", "bad")], None)],
-            [Node(name("TimeCreated"), [("e:SystemTime", attr("SystemTime", time_value))], None)],
-            [Node(name("TimeCreated"), [("SystemTime", "bad")], None), time_created],
-        ])
+        time_nodes = pick(
+            draw,
+            [
+                [],
+                [Node(name("TimeCreated"), [], None)],
+                [Node(name("TimeCreated"), [], None), time_created],  # the first has no time: no time
+                [time_created, Node(name("TimeCreated"), [("SystemTime", "bad")], None)],
+                [Node(name("TimeCreated"), [("e:SystemTime", attr("SystemTime", time_value))], None)],
+                [Node(name("TimeCreated"), [("SystemTime", "bad")], None), time_created],
+            ],
+        )
 
     computer_nodes = []
     if computer == "child":
@@ -616,14 +757,17 @@ def events(draw, pool: Sequence[Identity], pretty: bool = False) -> str:
     )
     if "system_extra" in p:
         # A second EventID, Provider or Computer: only the first counts.
-        extra = pick(draw, [
-            Node(name("EventID"), [], "1"),
-            Node(name("EventID"), [], "15"),
-            Node(name("Provider"), [("Name", "Linux-Sysmon")], None),
-            Node(name("Provider"), [("Name", "Microsoft-Windows-Sysmon")], None),
-            Node(name("Computer"), [], "second-computer"),
-            Node(name("Computer"), [], ""),
-        ])
+        extra = pick(
+            draw,
+            [
+                Node(name("EventID"), [], "1"),
+                Node(name("EventID"), [], "15"),
+                Node(name("Provider"), [("Name", "Linux-Sysmon")], None),
+                Node(name("Provider"), [("Name", "Microsoft-Windows-Sysmon")], None),
+                Node(name("Computer"), [], "second-computer"),
+                Node(name("Computer"), [], ""),
+            ],
+        )
         system_children.insert(integer(draw, 0, len(system_children)), extra)
     if "system_shuffle" in p:
         system_children = draw(st.permutations(system_children))
@@ -631,7 +775,10 @@ def events(draw, pool: Sequence[Identity], pretty: bool = False) -> str:
     # EventData
     old_schema = "old_schema" in p
     data_fields: List[Tuple[str, Optional[str]]] = [
-        ("RuleName", None if old_schema else pick(draw, ["-", "technique_id=T1105,technique_name=Ingress Tool Transfer"])),
+        (
+            "RuleName",
+            None if old_schema else pick(draw, ["-", "technique_id=T1105,technique_name=Ingress Tool Transfer"]),
+        ),
         ("UtcTime", "2021-04-28 20:11:34.709"),
         ("ProcessGuid", "{ED2ECF8A-C154-6089-F967-00000000BB01}"),
         ("ProcessId", identity.process_id),
@@ -639,10 +786,18 @@ def events(draw, pool: Sequence[Identity], pretty: bool = False) -> str:
         ("TargetFilename", target),
         ("CreationUtcTime", "2021-04-28 20:11:33.238"),
         ("Hash", identity.hash),
-        ("Contents", None if old_schema else pick(draw, [
-            "[ZoneTransfer]  ZoneId=3  ",
-            "[ZoneTransfer]\r\nZoneId=3\r\nHostUrl=https://cdn.telegram.org/f?a=1&b=2\r\n",
-        ])),
+        (
+            "Contents",
+            None
+            if old_schema
+            else pick(
+                draw,
+                [
+                    "[ZoneTransfer]  ZoneId=3  ",
+                    "[ZoneTransfer]\r\nZoneId=3\r\nHostUrl=https://cdn.telegram.org/f?a=1&b=2\r\n",
+                ],
+            ),
+        ),
         ("User", None if old_schema else pick(draw, [None, "WIN\\Дмитрий", "NT AUTHORITY\\SYSTEM"])),
     ]
     shapes = p.get("data_shape", {})
@@ -681,29 +836,51 @@ def events(draw, pool: Sequence[Identity], pretty: bool = False) -> str:
     if "data_extra" in p:
         data_nodes.insert(
             integer(draw, 0, len(data_nodes)),
-            pick(draw, [
-                Node(name("Data"), [], "no name"),
-                Node(name("Data"), [("Name", "Image")], [Node("b", [], "x")]),
-                Node(name("Data"), [("Name", "Image"), ("Name", "x")], "dup attr"),  # malformed
-                Node(name("Data"), [("xmlns:Name", "Image")], "telegram.exe"),
-                Node(name("Data"), [("Name", "TargetFilename")], "x:Zone.Identifier"),
-            ]),
+            pick(
+                draw,
+                [
+                    Node(name("Data"), [], "no name"),
+                    Node(name("Data"), [("Name", "Image")], [Node("b", [], "x")]),
+                    Node(name("Data"), [("Name", "Image"), ("Name", "x")], "dup attr"),  # malformed
+                    Node(name("Data"), [("xmlns:Name", "Image")], "telegram.exe"),
+                    Node(name("Data"), [("Name", "TargetFilename")], "x:Zone.Identifier"),
+                ],
+            ),
         )
     event_data = Node(name("EventData"), [], data_nodes)
 
     system = Node(name("System"), [], system_children)
     root_children = [system, event_data]
     if "root" in p:
-        root_children = pick(draw, [
-            [event_data, system],
-            [system],
-            [event_data],
-            [system, event_data, Node(name("EventData"), [], [Node(name("Data"), [("Name", "Image")], "C:\\x\\chrome.exe")])],
-            [system, event_data, Node(name("UserData"), [], [Node(name("Data"), [("Name", "Image")], "telegram.exe")])],
-            [system, event_data, Node(name("System"), [], [Node(name("EventID"), [], "1")])],
-            [Node(name("System"), [], [Node(name("EventID"), [], "1")]), system, event_data],
-            [Node(name("RenderingInfo"), [("Culture", "en-US")], [Node(name("Message"), [], "File stream created")]), system, event_data],
-        ])
+        root_children = pick(
+            draw,
+            [
+                [event_data, system],
+                [system],
+                [event_data],
+                [
+                    system,
+                    event_data,
+                    Node(name("EventData"), [], [Node(name("Data"), [("Name", "Image")], "C:\\x\\chrome.exe")]),
+                ],
+                [
+                    system,
+                    event_data,
+                    Node(name("UserData"), [], [Node(name("Data"), [("Name", "Image")], "telegram.exe")]),
+                ],
+                [system, event_data, Node(name("System"), [], [Node(name("EventID"), [], "1")])],
+                [Node(name("System"), [], [Node(name("EventID"), [], "1")]), system, event_data],
+                [
+                    Node(
+                        name("RenderingInfo"),
+                        [("Culture", "en-US")],
+                        [Node(name("Message"), [], "File stream created")],
+                    ),
+                    system,
+                    event_data,
+                ],
+            ],
+        )
 
     event_attributes = [("xmlns", NS)]
     if "event_attrs" in p:
@@ -727,8 +904,18 @@ def events(draw, pool: Sequence[Identity], pretty: bool = False) -> str:
 # ---------------------------------------------------------------------------
 
 CORRUPTIONS = [
-    "truncate", "insert_byte", "delete_byte", "replace_byte", "extra_close_data", "drop_end_tag",
-    "stray_lt", "stray_amp", "invalid_utf8", "control_char", "nonchar", "drop_event_end",
+    "truncate",
+    "insert_byte",
+    "delete_byte",
+    "replace_byte",
+    "extra_close_data",
+    "drop_end_tag",
+    "stray_lt",
+    "stray_amp",
+    "invalid_utf8",
+    "control_char",
+    "nonchar",
+    "drop_event_end",
 ]
 INVALID_UTF8 = [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf", b"\x80", b"\xe2\x82"]
 CONTROL_CHARS = [b"\x00", b"\x01", b"\x0b", b"\x0c", b"\x1b", b"\x1f"]
@@ -881,7 +1068,9 @@ class LogFile(NamedTuple):
 
 
 @st.composite
-def log_files(draw, max_events: int = 10, encodings: Sequence[str] = tuple(ENCODINGS), gzip_percent: int = 20) -> LogFile:
+def log_files(
+    draw, max_events: int = 10, encodings: Sequence[str] = tuple(ENCODINGS), gzip_percent: int = 20
+) -> LogFile:
     """A whole log file: `log_text` in one of `encodings`, maybe gzipped."""
     text = draw(log_text(max_events=max_events))
     encoding = pick(draw, list(encodings))

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 import sysmon_hunt
-from sysmon_hunt import Hit, MalformedEvent, ScanError, ScanResult, ScanStats, reference
-
 from events import HASH, TARGET
 from strategies import simple_event as E
+from sysmon_hunt import Hit, MalformedEvent, ScanError, ScanResult, ScanStats, reference
 
 TELEGRAM_A = r"C:\Users\a\AppData\Roaming\Telegram Desktop\Telegram.exe"
 TELEGRAM_B = r"C:\Users\Дмитрий\AppData\Roaming\Telegram Desktop\TELEGRAM.EXE"
@@ -64,10 +63,13 @@ def test_a_list_of_files_merges(log: Path, tmp_path: Path) -> None:
     (a,) = [h for h in result if h.Image == TELEGRAM_A]
     assert a.count == 4
     assert a.firstTime == datetime(2021, 4, 28, 19, 0, tzinfo=timezone.utc)
-    assert sysmon_hunt.scan([other, log]) == ScanResult(list(result), result.stats._replace(
-        malformed_examples=tuple(m._replace(path=str(log)) for m in result.stats.malformed_examples),
-        inputs=tuple(reversed(result.stats.inputs)),
-    ))
+    assert sysmon_hunt.scan([other, log]) == ScanResult(
+        list(result),
+        result.stats._replace(
+            malformed_examples=tuple(m._replace(path=str(log)) for m in result.stats.malformed_examples),
+            inputs=tuple(reversed(result.stats.inputs)),
+        ),
+    )
 
 
 def test_no_paths(tmp_path: Path) -> None:
@@ -96,8 +98,20 @@ def test_not_a_path_is_a_type_error(log: Path) -> None:
 
 def test_hit_fields_and_types(log: Path) -> None:
     result = sysmon_hunt.scan(log)
-    assert Hit._fields == sysmon_hunt.COLUMNS == (
-        "Computer", "EventCode", "Image", "process_id", "TargetFilename", "Hash", "count", "firstTime", "lastTime",
+    assert (
+        Hit._fields
+        == sysmon_hunt.COLUMNS
+        == (
+            "Computer",
+            "EventCode",
+            "Image",
+            "process_id",
+            "TargetFilename",
+            "Hash",
+            "count",
+            "firstTime",
+            "lastTime",
+        )
     )
     assert sysmon_hunt.BY_FIELDS == sysmon_hunt.COLUMNS[:6]
     for hit in result:
@@ -148,8 +162,16 @@ def test_stats_fields(log: Path) -> None:
     stats = sysmon_hunt.scan(log).stats
     assert isinstance(stats, ScanStats)
     assert stats._fields == (
-        "files", "bytes", "events", "malformed", "malformed_examples", "excluded", "inputs", "files_skipped",
-        "json_records", "json_events",
+        "files",
+        "bytes",
+        "events",
+        "malformed",
+        "malformed_examples",
+        "excluded",
+        "inputs",
+        "files_skipped",
+        "json_records",
+        "json_events",
     )
     assert stats.inputs == (sysmon_hunt.InputStats(str(log), "xml", log.stat().st_size),)
     assert stats.files_skipped == 0
@@ -315,7 +337,15 @@ def test_gzip_members_and_layers(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"\n", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"x", b"garbage \x00\xff\xfe <Eventually> </Event> <EventData>\n" * 50],
+    [
+        b"",
+        b"\n",
+        b"\xef\xbb\xbf",
+        b"\xff\xfe",
+        b"\xfe\xff",
+        b"x",
+        b"garbage \x00\xff\xfe <Eventually> </Event> <EventData>\n" * 50,
+    ],
     ids=["empty", "newline", "utf8_bom", "utf16le_bom", "utf16be_bom", "one_byte", "garbage"],
 )
 def test_files_without_events(tmp_path: Path, content: bytes) -> None:

@@ -11,10 +11,9 @@ from typing import List, Tuple
 import pytest
 
 import sysmon_hunt
+from strategies import simple_event as E
 from sysmon_hunt import Hit, Rule, reference
 from sysmon_hunt.exclusions import Condition
-
-from strategies import simple_event as E
 
 SCANNERS = [pytest.param(sysmon_hunt.scan, id="native"), pytest.param(reference.scan, id="reference")]
 TELEGRAM = r"C:\Users\a\AppData\Roaming\Telegram Desktop\Telegram.exe"
@@ -89,8 +88,22 @@ def test_by_custom_fields(log: Path, scan) -> None:
 @pytest.mark.parametrize("scan", SCANNERS)
 @pytest.mark.parametrize(
     "by",
-    ["", "Computer,", "Computer,Computer", "count", "firstTime", "Provider", "TimeCreated", "1x", "_x",
-     "a-b", "Имя", "Computer,class", ["Image", "Image"], []],
+    [
+        "",
+        "Computer,",
+        "Computer,Computer",
+        "count",
+        "firstTime",
+        "Provider",
+        "TimeCreated",
+        "1x",
+        "_x",
+        "a-b",
+        "Имя",
+        "Computer,class",
+        ["Image", "Image"],
+        [],
+    ],
 )
 def test_bad_by_fields_are_value_errors(log: Path, scan, by) -> None:
     with pytest.raises(ValueError):
@@ -134,7 +147,9 @@ def test_exclude_rule_forms(log: Path, scan) -> None:
     # A mapping: every condition must hold.
     assert kept([{"Computer": "host-b", "process_id": "2"}]) == [("host-a", "7000"), ("host-b", "1")]
     assert kept([Rule((Condition("Computer", "host-?"), Condition("process_id", "7*")))]) == [
-        ("host-b", "1"), ("host-b", "2")]
+        ("host-b", "1"),
+        ("host-b", "2"),
+    ]
     assert kept([]) == kept(None) == [("host-a", "7000"), ("host-b", "1"), ("host-b", "2")]
 
 
@@ -176,7 +191,8 @@ def test_risk_events(log: Path, scan) -> None:
     assert a["detection_name"] == "Download Files Using Telegram"
     assert a["detection_id"] == "58194e28-ae5e-11eb-8912-acde48001122"
     assert a["risk_message"] == (
-        "Suspicious files were downloaded with the Telegram application on host-a by CORP\\alice, CORP\\bob.")
+        "Suspicious files were downloaded with the Telegram application on host-a by CORP\\alice, CORP\\bob."
+    )
     assert a["user"] == ["CORP\\alice", "CORP\\bob"]
     assert (a["dest"], a["process_name"], a["count"]) == ("host-a", "Telegram.exe", 3)
     assert a["firstTime"] == result[0].firstTime
@@ -197,7 +213,8 @@ def test_risk_message_fills_tokens_once(tmp_path: Path) -> None:
     path.write_text(E(computer="$user$", extra_data=user("$dest$")) + "\n", encoding="utf-8")
     (event,) = sysmon_hunt.scan(path, users=True).risk_events()
     assert event["risk_message"] == (
-        "Suspicious files were downloaded with the Telegram application on $user$ by $dest$.")
+        "Suspicious files were downloaded with the Telegram application on $user$ by $dest$."
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -15,8 +15,11 @@ from typing import List
 
 import pytest
 
-from events import HASH as HASH_A, IMAGE as IMAGE_A, TARGET as TARGET_A
 from cli_helpers import ENV, HASH_B, IMAGE_B, TARGET_B, cli, err, event, out, summary_line
+from events import HASH as HASH_A
+from events import IMAGE as IMAGE_A
+from events import TARGET as TARGET_A
+
 
 def malformed_offset(path: Path) -> int:
     data = path.read_bytes()
@@ -25,7 +28,9 @@ def malformed_offset(path: Path) -> int:
 
 TABLE = (
     "Computer             EventCode  Image                                                                  process_id  TargetFilename                                                                    Hash                                                                                                                                                   count  firstTime            lastTime\n"
-    "project-mumbai-host  15         C:\\Users\\DefaultAccount\\AppData\\Roaming\\Telegram Desktop\\Telegram.exe  7000        C:\\Users\\DefaultAccount\\Downloads\\Telegram Desktop\\Good(NLA).txt:Zone.Identifier  " + HASH_A + "  2      2021-04-28T20:11:34  2021-04-28T20:15:01\n"
+    "project-mumbai-host  15         C:\\Users\\DefaultAccount\\AppData\\Roaming\\Telegram Desktop\\Telegram.exe  7000        C:\\Users\\DefaultAccount\\Downloads\\Telegram Desktop\\Good(NLA).txt:Zone.Identifier  "
+    + HASH_A
+    + "  2      2021-04-28T20:11:34  2021-04-28T20:15:01\n"
     "ДМИТРИЙ-ПК           15         C:\\Users\\Дмитрий\\AppData\\Roaming\\Telegram Desktop\\TELEGRAM.EXE         812         C:\\Users\\Дмитрий\\Downloads\\R&D, plan.xlsx:Zone.Identifier                         SHA256=AB12                                                                                                                                            1      2021-04-29T01:02:03  2021-04-29T01:02:03\n"
 )
 
@@ -119,8 +124,9 @@ def test_table_on_ascii_stdout(known: Path, scanner: List[str]) -> None:
     assert out(proc) == CSV
 
 
-@pytest.mark.parametrize("fmt, stdout", [("table", ""), ("csv", CSV.split("\r\n")[0] + "\r\n"),
-                                          ("json", "[]\n"), ("ndjson", "")])
+@pytest.mark.parametrize(
+    "fmt, stdout", [("table", ""), ("csv", CSV.split("\r\n")[0] + "\r\n"), ("json", "[]\n"), ("ndjson", "")]
+)
 def test_no_hits_exit_1(tmp_path: Path, scanner: List[str], fmt: str, stdout: str) -> None:
     path = tmp_path / "quiet.log"
     path.write_text(event("2021-04-28T20:11:34Z", event_id="11") + "\n", encoding="utf-8")
@@ -133,7 +139,9 @@ def test_no_hits_exit_1(tmp_path: Path, scanner: List[str], fmt: str, stdout: st
         assert lines[0] == "sysmon-hunt: no hits"
         first = 1
     assert len(lines) == first + 1
-    assert summary_line(proc, first) == f"sysmon-hunt: 1 file, {path.stat().st_size} bytes, 1 event, 0 malformed, 0 hits"
+    assert (
+        summary_line(proc, first) == f"sysmon-hunt: 1 file, {path.stat().st_size} bytes, 1 event, 0 malformed, 0 hits"
+    )
 
 
 def test_sample(scanner: List[str]) -> None:
@@ -169,9 +177,7 @@ def test_missing_file(known: Path, scanner: List[str]) -> None:
     proc = cli("scan", *scanner, "known.log", "missing.log", cwd=known.parent)
     assert proc.returncode == 2
     assert out(proc) == ""
-    assert err(proc) == (
-        f"sysmon-hunt: error: cannot read 'missing.log': {os.strerror(errno.ENOENT)}\n"
-    )
+    assert err(proc) == (f"sysmon-hunt: error: cannot read 'missing.log': {os.strerror(errno.ENOENT)}\n")
 
 
 def test_empty_directory(tmp_path: Path, scanner: List[str]) -> None:
@@ -180,8 +186,7 @@ def test_empty_directory(tmp_path: Path, scanner: List[str]) -> None:
     assert err(proc).startswith("sysmon-hunt: 0 files, 0 bytes, 0 events")
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root can read any file")
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can read any file")
 def test_unreadable_file(known: Path, scanner: List[str]) -> None:
     known.chmod(0)
     try:
@@ -210,8 +215,7 @@ def test_cut_gzip_prints_the_hits_before_the_cut_and_exits_2(known: Path, scanne
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["scan"], ["scan", "--format", "xml", "x.log"], ["scan", "--threads", "-1", "x.log"],
-     ["frobnicate"]],
+    [[], ["scan"], ["scan", "--format", "xml", "x.log"], ["scan", "--threads", "-1", "x.log"], ["frobnicate"]],
 )
 def test_usage_errors(args: List[str]) -> None:
     proc = cli(*args)

@@ -19,9 +19,8 @@ from typing import Dict, List
 import pytest
 
 import sysmon_hunt
-from sysmon_hunt.output import ctime, iso_time
-
 from cli_helpers import ENV, cli, err, event, out, summary_line
+from sysmon_hunt.output import ctime, iso_time
 
 
 def rows(result, times=ctime) -> List[Dict[str, str]]:
@@ -154,8 +153,17 @@ def test_version() -> None:
 
 
 def test_exclude_glob_and_case(known: Path, scanner: List[str]) -> None:
-    proc = cli("scan", *scanner, "--format", "ndjson", "--exclude", "Image=*\\APPDATA\\roaming\\*\\telegram.EXE",
-               "--exclude", "Hash=SHA256=AB1?", str(known))
+    proc = cli(
+        "scan",
+        *scanner,
+        "--format",
+        "ndjson",
+        "--exclude",
+        "Image=*\\APPDATA\\roaming\\*\\telegram.EXE",
+        "--exclude",
+        "Hash=SHA256=AB1?",
+        str(known),
+    )
     assert proc.returncode == 1, err(proc)  # both hits excluded: no hits
     assert out(proc) == ""
     assert summary_line(proc).endswith(", 0 hits, 2 excluded")
@@ -209,8 +217,17 @@ def test_by(known: Path, scanner: List[str], by: str) -> None:
 def test_by_v3_table(known: Path, scanner: List[str]) -> None:
     proc = cli("scan", *scanner, "--format", "table", "--by", "v3", str(known))
     header, *lines = out(proc).splitlines()
-    assert header.split() == ["dest", "EventCode", "process_name", "process_id", "TargetFilename", "Hash",
-                              "count", "firstTime", "lastTime"]
+    assert header.split() == [
+        "dest",
+        "EventCode",
+        "process_name",
+        "process_id",
+        "TargetFilename",
+        "Hash",
+        "count",
+        "firstTime",
+        "lastTime",
+    ]
     assert [line.split()[2] for line in lines] == ["Telegram.exe", "TELEGRAM.EXE"]
 
 
@@ -221,18 +238,26 @@ def test_by_v3_table(known: Path, scanner: List[str]) -> None:
 
 def test_risk_events(tmp_path: Path, scanner: List[str]) -> None:
     path = tmp_path / "users.log"
-    path.write_text("\n".join([
-        event("2021-04-28T20:11:34Z", extra_data="<Data Name='User'>CORP\\Дмитрий</Data>"),
-        event("2021-04-28T20:12:34Z", extra_data="<Data Name='User'>CORP\\bob</Data>"),
-        event("2021-04-28T20:13:34Z", computer="other", extra_data=""),
-    ]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                event("2021-04-28T20:11:34Z", extra_data="<Data Name='User'>CORP\\Дмитрий</Data>"),
+                event("2021-04-28T20:12:34Z", extra_data="<Data Name='User'>CORP\\bob</Data>"),
+                event("2021-04-28T20:13:34Z", computer="other", extra_data=""),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     proc = cli("scan", *scanner, "--risk", str(path))
     assert proc.returncode == 0, err(proc)
     events = [json.loads(line) for line in out(proc).splitlines()]
     assert len(events) == 2
     other, mumbai = sorted(events, key=lambda e: e["risk_object"])
-    assert mumbai["risk_message"] == ("Suspicious files were downloaded with the Telegram application on "
-                                      "project-mumbai-host by CORP\\bob, CORP\\Дмитрий.")
+    assert mumbai["risk_message"] == (
+        "Suspicious files were downloaded with the Telegram application on "
+        "project-mumbai-host by CORP\\bob, CORP\\Дмитрий."
+    )
     assert other["risk_message"].endswith(" on other by unknown.")
     for e in events:
         assert (e["risk_object_type"], e["risk_score"], e["mitre_technique_id"]) == ("system", 49, "T1105")
@@ -257,8 +282,13 @@ def test_a_full_disk_is_one_line_exit_2(known: Path, scanner: List[str]) -> None
     assert proc.returncode == 2
     assert err(proc) == f"sysmon-hunt: error: cannot write '/dev/full': {os.strerror(28)}\n"
     with open("/dev/full", "wb") as full:
-        proc = subprocess.run([sys.executable, "-m", "sysmon_hunt", "scan", *scanner, str(known)],
-                              env=ENV, stdout=full, stderr=subprocess.PIPE, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "sysmon_hunt", "scan", *scanner, str(known)],
+            env=ENV,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=300,
+        )
     assert proc.returncode == 2
     assert err(proc) == f"sysmon-hunt: error: cannot write '<stdout>': {os.strerror(28)}\n"
 
@@ -266,10 +296,16 @@ def test_a_full_disk_is_one_line_exit_2(known: Path, scanner: List[str]) -> None
 @pytest.mark.parametrize("args", [["--format", "ndjson"], ["--risk"]])
 def test_broken_pipe_is_quiet_and_keeps_the_exit_status(tmp_path: Path, scanner: List[str], args: List[str]) -> None:
     path = tmp_path / "many.log"
-    path.write_text("\n".join(event("2021-04-28T20:11:%02d.5Z" % (i % 60), process_id=str(1000 + i))
-                              for i in range(3000)) + "\n", encoding="utf-8")
-    child = subprocess.Popen([sys.executable, "-m", "sysmon_hunt", "scan", *scanner, *args, str(path)],
-                             env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    path.write_text(
+        "\n".join(event("2021-04-28T20:11:%02d.5Z" % (i % 60), process_id=str(1000 + i)) for i in range(3000)) + "\n",
+        encoding="utf-8",
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sysmon_hunt", "scan", *scanner, *args, str(path)],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert child.stdout is not None and child.stderr is not None
     first = child.stdout.readline()
     child.stdout.close()  # `| head -1`: the output (~1 MB) does not fit in the pipe
@@ -312,8 +348,13 @@ def run_with_pty_stderr(args: List[str]) -> "tuple[int, str, bytes]":
     # A new pty is 0x0; a real terminal has a size (and tqdm draws nothing in 0 columns).
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
     try:
-        child = subprocess.Popen([sys.executable, "-c", NO_DELAY, *args], env=ENV,
-                                 stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            [sys.executable, "-c", NO_DELAY, *args],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            stdin=subprocess.DEVNULL,
+        )
     finally:
         os.close(slave)
     shown = read_until_closed(master)
@@ -344,8 +385,12 @@ def test_progress_bar_can_be_turned_off(known: Path, flag: str) -> None:
 
 
 def test_no_progress_bar_when_stderr_is_piped(known: Path, scanner: List[str]) -> None:
-    proc = subprocess.run([sys.executable, "-c", NO_DELAY, "scan", *scanner, "--format", "csv", str(known)],
-                          env=ENV, capture_output=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_DELAY, "scan", *scanner, "--format", "csv", str(known)],
+        env=ENV,
+        capture_output=True,
+        timeout=300,
+    )
     assert proc.returncode == 0
     assert "\r" not in err(proc) and "sysmon-hunt: 1 file:" not in err(proc)
     assert summary_line(proc).endswith(" 2 hits")
@@ -367,8 +412,13 @@ def test_ctrl_c_with_the_progress_bar_shown(tmp_path: Path) -> None:
         # A suite run as a background job inherits SIGINT ignored, and Python
         # keeps an ignored SIGINT ignored: give the child Python's handler.
         interruptible = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); " + NO_DELAY
-        child = subprocess.Popen([sys.executable, "-c", interruptible, "scan", "--reference", str(path)],
-                                 env=ENV, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            [sys.executable, "-c", interruptible, "scan", "--reference", str(path)],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            stdin=subprocess.DEVNULL,
+        )
     finally:
         os.close(slave)
     shown = bytearray()
@@ -393,8 +443,13 @@ def test_default_format_on_a_terminal_is_the_table(known: Path) -> None:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
     try:
-        child = subprocess.Popen([sys.executable, "-m", "sysmon_hunt", "scan", "-q", str(known)], env=ENV,
-                                 stdout=slave, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "sysmon_hunt", "scan", "-q", str(known)],
+            env=ENV,
+            stdout=slave,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
     finally:
         os.close(slave)
     shown = read_until_closed(master)

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
+from conftest import CORPUS_DIR
 
 import sysmon_hunt
 from sysmon_hunt import reference
-
-from conftest import CORPUS_DIR
 
 #: shared/corpus/README.md: relative path -> (events, hits, matched).
 EXPECTED: Dict[str, Tuple[int, int, int]] = {

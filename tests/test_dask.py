@@ -18,11 +18,10 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+import strategies as S
 import sysmon_hunt
 import sysmon_hunt.dask
 from sysmon_hunt.dask import IncompleteScanError
-
-import strategies as S
 
 distributed = pytest.importorskip("distributed", reason="needs dask[distributed] (the package's `dask` extra)")
 
@@ -32,14 +31,17 @@ GENERATE = ROOT / "benches" / "generate.py"
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
 def generate(path: Path, *args: str) -> str:
-    subprocess.run([sys.executable, str(GENERATE), "--seed", "3", "-o", str(path), *args], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(GENERATE), "--seed", "3", "-o", str(path), *args], check=True, capture_output=True
+    )
     return str(path)
 
 
@@ -185,8 +187,11 @@ def test_failed_ranges_are_named_by_their_bytes(client, corpus, tmp_path) -> Non
     with pytest.raises(IncompleteScanError) as caught:
         sysmon_hunt.dask.scan([corpus[0], str(path)], client=changing, split_bytes=20000)
     failures = caught.value.failures
-    assert [(f.path, f.start, f.end) for f in failures] == [(str(path), 0, 20000), (str(path), 20000, 40000),
-                                                            (str(path), 40000, 60000)]
+    assert [(f.path, f.start, f.end) for f in failures] == [
+        (str(path), 0, 20000),
+        (str(path), 20000, 40000),
+        (str(path), 40000, 60000),
+    ]
     for failure in failures:
         assert isinstance(failure.error, sysmon_hunt.ScanError) and "must be read whole" in str(failure.error)
     assert str(failures[1]).startswith(f"{path} [bytes 20000-40000]: ScanError: ")
@@ -216,10 +221,15 @@ def test_no_paths_is_an_empty_result(client) -> None:
 
 def test_cli_on_a_running_cluster_prints_what_a_local_scan_prints(client, corpus) -> None:
     address = client.scheduler.address
-    run = lambda *extra: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", *extra, *corpus[:3]],
-        capture_output=True, text=True, timeout=300,
-    )
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", *extra, *corpus[:3]],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     local, on_cluster = run(), run("--dask", address)
     assert local.returncode == on_cluster.returncode == 0, on_cluster.stderr
     assert on_cluster.stdout == local.stdout and local.stdout.count("\n") > 5
@@ -230,10 +240,14 @@ def test_cli_on_a_running_cluster_prints_what_a_local_scan_prints(client, corpus
 
 
 def test_cli_risk_events_on_a_cluster_equal_the_local_ones(client, corpus) -> None:
-    run = lambda *extra: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "sysmon_hunt", "scan", "--by", "v3", "--risk", *extra, *corpus[:3]],
-        capture_output=True, text=True, timeout=300,
-    )
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "sysmon_hunt", "scan", "--by", "v3", "--risk", *extra, *corpus[:3]],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     local, on_cluster = run(), run("--dask", client.scheduler.address)
     assert local.returncode == on_cluster.returncode == 0, on_cluster.stderr
     assert on_cluster.stdout == local.stdout and '"risk_object"' in local.stdout
@@ -242,9 +256,21 @@ def test_cli_risk_events_on_a_cluster_equal_the_local_ones(client, corpus) -> No
 def test_cli_reports_failed_units_after_the_other_results(client, corpus, tmp_path) -> None:
     missing = str(tmp_path / "missing.log")
     out = subprocess.run(
-        [sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", "--dask", client.scheduler.address,
-         corpus[0], missing],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "sysmon_hunt",
+            "scan",
+            "--format",
+            "csv",
+            "--dask",
+            client.scheduler.address,
+            corpus[0],
+            missing,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     local = subprocess.run(
         [sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", corpus[0]], capture_output=True, text=True
@@ -258,7 +284,9 @@ def test_cli_starts_a_local_cluster() -> None:
     sample = str(sysmon_hunt.sample_path())
     run = lambda *extra: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", *extra, sample],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     local, on_cluster = run(), run("--dask", "local:1")
     assert on_cluster.returncode == 0, on_cluster.stderr
@@ -269,7 +297,9 @@ def test_cli_starts_a_local_cluster() -> None:
 def test_cli_refuses_a_bad_local_cluster(address: str) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "sysmon_hunt", "scan", "--dask", address, "--sample"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 2 and "local:N" in out.stderr
 

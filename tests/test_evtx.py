@@ -32,10 +32,13 @@ def test_a_corrupt_final_chunk_is_reported_and_the_good_records_kept(corpus_dir:
         assert result.stats.bytes == path.stat().st_size
 
 
-@pytest.mark.parametrize("evtx, xml", [
-    (SYSMON_2017, "real/omerbenamram-evtx/sysmon.xml.log"),
-    (CASIMKHAN, "real/casimkhan-sysmongo/sysmon-operational.xml.log"),
-])
+@pytest.mark.parametrize(
+    "evtx, xml",
+    [
+        (SYSMON_2017, "real/omerbenamram-evtx/sysmon.xml.log"),
+        (CASIMKHAN, "real/casimkhan-sysmongo/sysmon-operational.xml.log"),
+    ],
+)
 def test_evtx_gives_the_answer_of_its_xml_export(corpus_dir: Path, evtx: str, xml: str) -> None:
     from_xml = sysmon_hunt.scan(corpus_dir / xml)
     for options in (dict(threads=1), dict(threads=2), dict(threads=2, split_size=1)):
@@ -78,7 +81,7 @@ def test_a_broken_evtx_header_names_the_file(corpus_dir: Path, tmp_path: Path) -
 def test_a_damaged_chunk_in_the_middle_costs_only_that_chunk(corpus_dir: Path, tmp_path: Path) -> None:
     data = bytearray((corpus_dir / CASIMKHAN).read_bytes())
     chunk3 = HEADER + 3 * CHUNK
-    data[chunk3:chunk3 + 8] = b"XXXXXXXX"  # its magic
+    data[chunk3 : chunk3 + 8] = b"XXXXXXXX"  # its magic
     path = tmp_path / "damaged.evtx"
     path.write_bytes(bytes(data))
     result = sysmon_hunt.scan(path, threads=2)

@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import sysmon_hunt
 from evtx_writer import (
     ENCODINGS,
     Data,
@@ -24,6 +23,8 @@ from evtx_writer import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
+
+import sysmon_hunt
 from strategies import (
     FILE_NAMES,
     HASHES,
@@ -198,10 +199,13 @@ def test_many_chunks_and_shared_templates() -> None:
         assert_same(events, **options)
 
 
-@pytest.mark.parametrize("evtx", [
-    "real/casimkhan-sysmongo/sysmon-operational.evtx",
-    "real/omerbenamram-evtx/sysmon.evtx",
-])
+@pytest.mark.parametrize(
+    "evtx",
+    [
+        "real/casimkhan-sysmongo/sysmon-operational.evtx",
+        "real/omerbenamram-evtx/sysmon.evtx",
+    ],
+)
 def test_the_corpus_on_both_paths(corpus_dir: Path, evtx: str) -> None:
     path = corpus_dir / evtx
     for threads in (1, 2):
@@ -234,7 +238,7 @@ def test_telegram_positives_in_real_records_on_both_paths(corpus_dir: Path, tmp_
 def test_a_damaged_chunk_on_both_paths(corpus_dir: Path, tmp_path: Path) -> None:
     data = bytearray((corpus_dir / "real/casimkhan-sysmongo/sysmon-operational.evtx").read_bytes())
     chunk3 = HEADER + 3 * CHUNK
-    data[chunk3 + 600:chunk3 + 604] = b"\xff\xff\xff\xff"  # inside a record of chunk 3
+    data[chunk3 + 600 : chunk3 + 604] = b"\xff\xff\xff\xff"  # inside a record of chunk 3
     path = tmp_path / "damaged.evtx"
     path.write_bytes(bytes(data))
     fast = sysmon_hunt.scan(path)

@@ -52,7 +52,7 @@ def test_rule_file_syntax() -> None:
         "\n"
         "Computer=BUILD-*   TargetFilename=*.iso:Zone.Identifier  # two conditions\n"
         '  Image="*\\Telegram Desktop\\Telegram.exe" process_id=4#2\n'
-        "Hash=\"\"\n"
+        'Hash=""\n'
         "TargetFilename=C:\\a\\b#c\n"
     )
     rules = exclusions.parse_rules(text, "good.rules")
@@ -64,9 +64,7 @@ def test_rule_file_syntax() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "line", ["Computer", "=x", "Computer=\"a b", "Computer=a\"b", "Computer=\"a\"b", "a=b c"]
-)
+@pytest.mark.parametrize("line", ["Computer", "=x", 'Computer="a b', 'Computer=a"b', 'Computer="a"b', "a=b c"])
 def test_rule_file_errors_name_the_line(line: str) -> None:
     with pytest.raises(ValueError, match=r"^r\.rules:2: "):
         exclusions.parse_rules("# ok\n" + line + "\n", "r.rules")
@@ -74,7 +72,8 @@ def test_rule_file_errors_name_the_line(line: str) -> None:
 
 def test_command_line_condition_keeps_spaces_and_equals() -> None:
     assert exclusions.parse_condition("Image=*\\Telegram Desktop\\x=y.exe") == Condition(
-        "Image", "*\\Telegram Desktop\\x=y.exe")
+        "Image", "*\\Telegram Desktop\\x=y.exe"
+    )
     assert exclusions.parse_condition(" Hash = x") == Condition("Hash", " x")
 
 

@@ -72,7 +72,7 @@ SEAM_REWRITES = [
     ("</EventID>", "]]></EventID>"),
     ("</EventID>", "&amp</EventID>"),
     ("<Computer>", "<Computer>&lt;&gt;&amp;&quot;&apos;"),
-    ("<Computer>", "<Computer>\u00e9\u6237\U0001F600"),
+    ("<Computer>", "<Computer>\u00e9\u6237\U0001f600"),
     ("SystemTime=", "SystemTime =\r\n"),
     ("SystemTime='", "SystemTime='&#32;"),
     ("<Provider ", "<Provider\n"),

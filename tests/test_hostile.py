@@ -34,11 +34,10 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 import sysmon_hunt
-from sysmon_hunt import ScanError, reference
-
 from events import NS
-from strategies import simple_event as E
 from oracle import check_bytes, write_files
+from strategies import simple_event as E
+from sysmon_hunt import ScanError, reference
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -150,7 +149,9 @@ def scan_in_child(path: Path, threads: int) -> dict:
         pytest.skip("needs Linux's /proc/self/clear_refs to measure a peak")
     proc = subprocess.run(
         [sys.executable, "-c", MEMORY_CHILD, str(path), str(threads)],
-        env=CHILD_ENV, capture_output=True, timeout=HANG * 3,
+        env=CHILD_ENV,
+        capture_output=True,
+        timeout=HANG * 3,
     )
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     return json.loads(proc.stdout)
@@ -194,9 +195,11 @@ def test_every_event_past_the_cap_is_located(tmp_path: Path) -> None:
         assert counts_by_pid(native) == {"0": 1, "1": 1, "2": 1, "3": 1}
         assert native.stats.malformed == ref.stats.malformed == 3
         offsets = [m.offset for m in native.stats.malformed_examples]
-        assert offsets == [m.offset for m in ref.stats.malformed_examples] == [
-            i for i in reference.event_starts(raw) if raw.startswith(b"<Event>", i)
-        ]
+        assert (
+            offsets
+            == [m.offset for m in ref.stats.malformed_examples]
+            == [i for i in reference.event_starts(raw) if raw.startswith(b"<Event>", i)]
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -205,9 +208,7 @@ def test_every_event_past_the_cap_is_located(tmp_path: Path) -> None:
 
 BILLION_LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE Event [\n <!ENTITY lol "lol">\n'
-    + "".join(
-        f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10)
-    )
+    + "".join(f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10))
     + "]>\n"
 )
 
@@ -333,7 +334,17 @@ def test_random_bytes_mixed_with_events_never_hide_them(parts, threads, chunk_si
 
 
 #: First bytes that make a file gzip, UTF-16, UTF-8 with BOM or EVTX.
-SNIFFED = [b"", b"\x1f\x8b", b"\x1f\x8b\x08\x00", b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"\xef\xbb\xbf", b"ElfFile\x00"]
+SNIFFED = [
+    b"",
+    b"\x1f\x8b",
+    b"\x1f\x8b\x08\x00",
+    b"\xff\xfe",
+    b"\xfe\xff",
+    b"<\x00",
+    b"\x00<",
+    b"\xef\xbb\xbf",
+    b"ElfFile\x00",
+]
 
 
 @given(
@@ -607,7 +618,8 @@ def cli_child(*args: str, prelude: str = "", **popen) -> subprocess.Popen:
     launcher = "\n".join(["import os, signal, sys", prelude, "os.execv(sys.executable, sys.argv[1:])"])
     return subprocess.Popen(
         [sys.executable, "-c", launcher, sys.executable, "-m", "sysmon_hunt", "scan", *args],
-        env=CHILD_ENV, **popen,
+        env=CHILD_ENV,
+        **popen,
     )
 
 
@@ -622,8 +634,12 @@ def test_ctrl_c_stops_the_cli(tmp_path: Path, threads: str) -> None:
     # SIGINT as a terminal leaves it: this process may have inherited it ignored
     # (started in the background by a shell without job control).
     child = cli_child(
-        "--threads", threads, str(path),
-        prelude="signal.signal(signal.SIGINT, signal.SIG_DFL)", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        "--threads",
+        threads,
+        str(path),
+        prelude="signal.signal(signal.SIGINT, signal.SIG_DFL)",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         wait_until_read(child.pid, 64 * MIB, child)
@@ -657,4 +673,3 @@ def test_a_closed_stdout_is_one_clear_error(one_hit: Path) -> None:
     _, stderr = child.communicate(timeout=HANG)
     assert child.returncode == 2
     assert stderr.decode() == "sysmon-hunt: error: cannot write '<stdout>': standard output is closed\n"
-

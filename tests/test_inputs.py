@@ -19,10 +19,9 @@ import zstandard
 from hypothesis import given, note
 from hypothesis import strategies as st
 
+import strategies as S
 import sysmon_hunt
 from sysmon_hunt import reference
-
-import strategies as S
 
 FORMS = ["utf-8", "utf-8-bom", "utf-16-le-bom", "utf-16-be-bom", "gzip", "gzip-members", "zstd", "zstd-utf-16-le-bom"]
 
@@ -42,8 +41,14 @@ def as_form(text: bytes, form: str) -> bytes:
 
 
 FORMAT_NAMES = {
-    "utf-8": "xml", "utf-8-bom": "xml", "utf-16-le-bom": "xml-utf16le", "utf-16-be-bom": "xml-utf16be",
-    "gzip": "gzip+xml", "gzip-members": "gzip+xml", "zstd": "zstd+xml", "zstd-utf-16-le-bom": "zstd+xml-utf16le",
+    "utf-8": "xml",
+    "utf-8-bom": "xml",
+    "utf-16-le-bom": "xml-utf16le",
+    "utf-16-be-bom": "xml-utf16be",
+    "gzip": "gzip+xml",
+    "gzip-members": "gzip+xml",
+    "zstd": "zstd+xml",
+    "zstd-utf-16-le-bom": "zstd+xml-utf16le",
 }
 
 
@@ -53,8 +58,12 @@ def safe(text: bytes) -> bytes:
     return b"\n" + text if text[:4] == b"\x28\xb5\x2f\xfd" or text[:8] == b"ElfFile\x00" else text
 
 
-@given(text=S.log_text(max_events=8), form=st.sampled_from(FORMS), threads=st.sampled_from([1, 2]),
-       chunk_size=st.sampled_from([0, 7, 4096]))
+@given(
+    text=S.log_text(max_events=8),
+    form=st.sampled_from(FORMS),
+    threads=st.sampled_from([1, 2]),
+    chunk_size=st.sampled_from([0, 7, 4096]),
+)
 def test_every_form_gives_the_plain_answer(text: bytes, form: str, threads: int, chunk_size: int) -> None:
     text = safe(text)
     with tempfile.TemporaryDirectory() as directory:
@@ -117,8 +126,9 @@ def test_truncated_gzip_keeps_hits_and_reports_file_and_offset(tmp_path: Path) -
     assert result[0].count == whole_events
     assert result.stats.events in (whole_events, whole_events + 1)
     # The CLI prints the hits and exits 2, naming the file and offset.
-    cli = subprocess.run([sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", str(path)],
-                         capture_output=True, text=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", str(path)], capture_output=True, text=True
+    )
     assert cli.returncode == 2
     assert "telegram" in cli.stdout.lower()
     assert f"damaged: {path}" in cli.stderr and f"offset {entry.damaged_at}" in cli.stderr
@@ -136,8 +146,11 @@ def test_garbage_after_a_gzip_member_is_reported(tmp_path: Path) -> None:
 def test_stdin_reads_every_form(tmp_path: Path) -> None:
     text = (S.simple_event() + "\n").encode() * 3 + b"<Event>cut"
     for form in FORMS:
-        cli = subprocess.run([sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", "-"],
-                             input=as_form(text, form), capture_output=True)
+        cli = subprocess.run(
+            [sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", "-"],
+            input=as_form(text, form),
+            capture_output=True,
+        )
         assert cli.returncode == 0, (form, cli.stderr)
         rows = cli.stdout.decode().strip().splitlines()
         assert len(rows) == 2 and rows[1].split(",")[-3] == "3", form
@@ -174,15 +187,20 @@ def test_directories_are_walked_sorted_and_every_file_is_counted(tmp_path: Path)
     assert result[0].count == 4
     paths = [(Path(i.path).relative_to(tmp_path).as_posix(), i.format) for i in result.stats.inputs]
     assert paths == [
-        ("a.log", "xml"), ("b/loop", None), ("b/y.zst", "zstd+xml"), ("b/z.log.gz", "gzip+xml"),
-        ("c.txt", "xml"), ("fifo", None),
+        ("a.log", "xml"),
+        ("b/loop", None),
+        ("b/y.zst", "zstd+xml"),
+        ("b/z.log.gz", "gzip+xml"),
+        ("c.txt", "xml"),
+        ("fifo", None),
     ]
     assert [(i.path, i.format) for i in result.stats.inputs] == [(i.path, i.format) for i in ref.stats.inputs]
     assert (result.stats.files, result.stats.files_skipped) == (4, 2) == (ref.stats.files, ref.stats.files_skipped)
     assert all(i.skipped for i in result.stats.inputs if i.format is None)
     # The CLI scans directories too, and lists what it skipped (exit 2).
-    cli = subprocess.run([sys.executable, "-m", "sysmon_hunt", "scan", "-q", str(tmp_path)],
-                         capture_output=True, text=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "sysmon_hunt", "scan", "-q", str(tmp_path)], capture_output=True, text=True
+    )
     assert cli.returncode == 2
     assert f"skipped: {tmp_path / 'fifo'}: not a regular file" in cli.stderr
     assert "symlink loop" in cli.stderr

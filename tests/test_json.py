@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
+from json_events import Ev, JsonStyle, json_array, json_record, ndjson, xml_log
 
 import sysmon_hunt
-from json_events import Ev, JsonStyle, json_array, json_record, ndjson, xml_log
 from sysmon_hunt import reference
 
 TELEGRAM = r"C:\\Users\\a\\AppData\\Roaming\\Telegram Desktop\\Telegram.exe"
@@ -103,7 +103,7 @@ def test_hostile_records(name: str, line: str, records: int, malformed: int, hit
 
 
 def test_hostile_records_together_in_every_layout(tmp_path: Path) -> None:
-    invalid_utf8 = nx(Hash='"MD5=').encode() + b"\xff\"}"
+    invalid_utf8 = nx(Hash='"MD5=').encode() + b'\xff"}'
     # Cases that break an array's framing are NDJSON only: a line resumes after them.
     breaks_framing = ("truncated", "trailing bytes", "two objects on a line", "blank line", "unclosed nested value")
     array_cases = [c for c in CASES if c[0] not in breaks_framing]
@@ -165,9 +165,16 @@ def test_arrays_of_arrays_and_empty_inputs() -> None:
 
 
 EV = Ev(
-    "Microsoft-Windows-Sysmon", "15", "2021-04-28T20:11:34.7097443Z", "project-mumbai-host",
-    (("ProcessId", "7000"), ("Image", r"C:\T\Telegram.exe"), ("TargetFilename", r"C:\d\a b.txt:Zone.Identifier"),
-     ("Hash", "MD5=1")),
+    "Microsoft-Windows-Sysmon",
+    "15",
+    "2021-04-28T20:11:34.7097443Z",
+    "project-mumbai-host",
+    (
+        ("ProcessId", "7000"),
+        ("Image", r"C:\T\Telegram.exe"),
+        ("TargetFilename", r"C:\d\a b.txt:Zone.Identifier"),
+        ("Hash", "MD5=1"),
+    ),
 )
 
 
@@ -201,7 +208,9 @@ def test_cli_scans_a_gzipped_ndjson(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(ndjson([json_record(EV, "ecs", JsonStyle(seed=3))])))
     out = subprocess.run(
         [sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", "--no-progress", str(path)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[1].startswith(r"project-mumbai-host,15,C:\T\Telegram.exe,7000,")
@@ -214,7 +223,9 @@ def test_stdin_and_directories(tmp_path: Path) -> None:
     assert figures(sysmon_hunt.scan(str(tmp_path / "d"))) == (1, 0, 1)
     out = subprocess.run(
         [sys.executable, "-m", "sysmon_hunt", "scan", "--format", "csv", "--no-progress", "-"],
-        input=data, capture_output=True, check=False,
+        input=data,
+        capture_output=True,
+        check=False,
     )
     assert out.returncode == 0 and b"Telegram.exe" in out.stdout
 
@@ -300,7 +311,10 @@ def evtx_to_jsonl():
     def convert(source: Path, target: Path) -> None:
         subprocess.run(
             ["cargo", "run", "-q", "--profile", "ci", "--example", "evtx_to_jsonl", "--", str(source), str(target)],
-            cwd=REPO, check=True, capture_output=True, timeout=900,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            timeout=900,
         )
 
     return convert

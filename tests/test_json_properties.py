@@ -11,9 +11,9 @@ from typing import List
 
 from hypothesis import event, given
 from hypothesis import strategies as st
+from json_events import SHAPES, Ev, JsonStyle, compress, json_array, json_record, ndjson, summary, xml_log
 
 import sysmon_hunt
-from json_events import SHAPES, Ev, JsonStyle, compress, json_array, json_record, ndjson, summary, xml_log
 from strategies import (
     HASHES,
     IMAGE_NEAR_MISSES,
@@ -69,8 +69,20 @@ def write_temp(data: bytes, suffix: str) -> str:
     threads=st.sampled_from([0, 1]),
 )
 def test_every_shape_gives_the_hits_of_the_xml(
-    events: List[Ev], shape, layout, packing, bom, seed, escape_percent, ascii_only, numbers, shuffle, extra_fields,
-    split_size, chunk_size, threads,
+    events: List[Ev],
+    shape,
+    layout,
+    packing,
+    bom,
+    seed,
+    escape_percent,
+    ascii_only,
+    numbers,
+    shuffle,
+    extra_fields,
+    split_size,
+    chunk_size,
+    threads,
 ) -> None:
     style = JsonStyle(seed, shuffle, extra_fields, escape_percent, ascii_only, numbers)
     records = [json_record(ev, shape, style) for ev in events]
@@ -108,9 +120,18 @@ def test_every_shape_gives_the_hits_of_the_xml(
     event(f"hits: {min(hit_events, 3)}")
 
 
-@given(events=st.lists(abstract_events(), min_size=1, max_size=6), seed=st.integers(0, 2**32),
-       by=st.sampled_from([None, ["dest", "EventCode", "process_name", "process_id", "TargetFilename", "Hash"],
-                           ["Computer", "Channel", "User"], ["EventID", "Image"]]))
+@given(
+    events=st.lists(abstract_events(), min_size=1, max_size=6),
+    seed=st.integers(0, 2**32),
+    by=st.sampled_from(
+        [
+            None,
+            ["dest", "EventCode", "process_name", "process_id", "TargetFilename", "Hash"],
+            ["Computer", "Channel", "User"],
+            ["EventID", "Image"],
+        ]
+    ),
+)
 def test_by_fields_and_users_read_the_same_values(events: List[Ev], seed, by) -> None:
     """Other groupings and the User values come from the same mapping."""
     xml_path = write_temp(xml_log(events), ".xml")

@@ -17,11 +17,10 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-import sysmon_hunt
-from sysmon_hunt import _native
-
 import strategies as S
+import sysmon_hunt
 from oracle import write_files
+from sysmon_hunt import _native
 
 WHOLE_FILE = _native.WHOLE_FILE
 #: Units scanned with the options of a default `scan()`.
@@ -55,7 +54,9 @@ def test_any_split_merged_in_any_order_equals_the_whole_scan(files, data) -> Non
                 continue
             # Any cut points, not only a regular split: ranges of any length,
             # each cut anywhere (inside `<Event`, inside `</Event>`, ...).
-            cuts = data.draw(st.lists(st.integers(1, size - 1), unique=True, max_size=12), label=f"cuts of file {index}")
+            cuts = data.draw(
+                st.lists(st.integers(1, size - 1), unique=True, max_size=12), label=f"cuts of file {index}"
+            )
             bounds = [0] + sorted(cuts) + [size]
             units.extend((path, index, start, end - start) for start, end in zip(bounds, bounds[1:]))
         order = data.draw(st.permutations(units), label="merge order")

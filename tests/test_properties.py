@@ -18,12 +18,11 @@ import pytest
 from hypothesis import example, given, note
 from hypothesis import strategies as st
 
+import strategies as S
 import sysmon_hunt
-from sysmon_hunt import reference
-
 from events import HASH, IMAGE, TARGET
 from oracle import check_against_reference, check_bytes, reference_run, write_files
-import strategies as S
+from sysmon_hunt import reference
 
 THREADS = st.sampled_from([0, 1, 2, 3])
 CHUNK_SIZES = st.one_of(st.just(0), st.integers(1, 64), st.sampled_from([100, 4096]))
@@ -76,7 +75,7 @@ def test_nasty_cases(name: str, threads: int, chunk_size: int, split_size: int) 
 
 def test_event_start_split_across_chunks() -> None:
     """`<Event` (and `</Event>`) straddling every read boundary, chunk_size=1.."""
-    raw = ("junk <Eve\n" + E() + "<Event" + "\n" + E()[len("<Event "):] + "\n<Event").encode()
+    raw = ("junk <Eve\n" + E() + "<Event" + "\n" + E()[len("<Event ") :] + "\n<Event").encode()
     expected = reference.scan_bytes(raw)
     assert sum(h.count for h in expected) == 2 and expected.stats.events == 2
     with tempfile.TemporaryDirectory() as directory:
@@ -107,13 +106,27 @@ def test_every_split_size() -> None:
 
 @given(f=S.log_files(), threads=THREADS, chunk_size=CHUNK_SIZES, split_size=SPLIT_SIZES)
 @example(f=S.LogFile(NASTY["hexref_t"][0], "utf-8", False, NASTY["hexref_t"][0]), threads=1, chunk_size=1, split_size=0)
-@example(f=S.LogFile(NASTY["zone_refs"][0], "utf-8", False, NASTY["zone_refs"][0]), threads=2, chunk_size=3, split_size=1)
-@example(f=S.LogFile(NASTY["empty_comment"][0], "utf-8", False, NASTY["empty_comment"][0]), threads=0, chunk_size=0, split_size=0)
+@example(
+    f=S.LogFile(NASTY["zone_refs"][0], "utf-8", False, NASTY["zone_refs"][0]), threads=2, chunk_size=3, split_size=1
+)
+@example(
+    f=S.LogFile(NASTY["empty_comment"][0], "utf-8", False, NASTY["empty_comment"][0]),
+    threads=0,
+    chunk_size=0,
+    split_size=0,
+)
 @example(f=S.LogFile(NASTY["cdata"][0], "utf-8", False, NASTY["cdata"][0]), threads=3, chunk_size=1, split_size=7)
-@example(f=S.LogFile(NASTY["capital_X_ref"][0], "utf-8", False, NASTY["capital_X_ref"][0]), threads=1, chunk_size=2, split_size=0)
+@example(
+    f=S.LogFile(NASTY["capital_X_ref"][0], "utf-8", False, NASTY["capital_X_ref"][0]),
+    threads=1,
+    chunk_size=2,
+    split_size=0,
+)
 @example(
     f=S.LogFile(NASTY["unterminated_then_match"][0], "utf-8", False, NASTY["unterminated_then_match"][0]),
-    threads=2, chunk_size=1, split_size=13,
+    threads=2,
+    chunk_size=1,
+    split_size=13,
 )
 def test_single_file(f: S.LogFile, threads: int, chunk_size: int, split_size: int) -> None:
     check_bytes(f.raw, threads, chunk_size, split_size)
@@ -230,7 +243,10 @@ def _exhaustive_events() -> List[str]:
                 add(base[:at] + snippet + base[at:])
             i = base.find("<", i + 1)
     inserts = (
-        S.RAW_CHARS + S.RAW_WHITESPACE + S.BAD_CHARREFS + S.BOGUS_ENTITIES
+        S.RAW_CHARS
+        + S.RAW_WHITESPACE
+        + S.BAD_CHARREFS
+        + S.BOGUS_ENTITIES
         + ["<!---->", "<?pi x?>", "<![CDATA[]]>", "&amp;", "&#x3a;", "&#58;", "]]>", "&", "<", "\x00", "\x01"]
     )
     fields = {
@@ -289,7 +305,7 @@ NAME_CASES = {
     "bom_in_element_name": "<x\ufeff/>",
     "s_comma_below_element": "<\u0218/>",
     "ij_ligature_element": "<\u0132/>",
-    "emoji_in_element_name": "<x\U0001F600/>",
+    "emoji_in_element_name": "<x\U0001f600/>",
     "prefix_with_s_comma": "<\u0218:x/>",
     "attribute_name": "<x \u0218:a='1'/>",
     "pi_target": "<?x\ufeff?>",
@@ -363,7 +379,19 @@ def test_utf16_surrogates(name: str, big_endian: bool, tail: str) -> None:
 
 @pytest.mark.parametrize(
     "ending",
-    ["<Event", "<Event ", "<Event>", "<Event/", "<Event/>", "<Even", "<Event\r", "<Event\n", "<EventX", "</Event>", "</Event"],
+    [
+        "<Event",
+        "<Event ",
+        "<Event>",
+        "<Event/",
+        "<Event/>",
+        "<Even",
+        "<Event\r",
+        "<Event\n",
+        "<EventX",
+        "</Event>",
+        "</Event",
+    ],
 )
 def test_event_starts_at_the_end_of_input(ending: str) -> None:
     raw = (E() + "\n" + E() + ending).encode()
@@ -377,9 +405,11 @@ def test_events_near_the_size_cap() -> None:
     """An event of exactly the cap (1 MiB) is parsed; one byte more and it is malformed."""
     cap = reference.MAX_EVENT_BYTES
     template = E(computer="{c}", hash="{pad}")
+
     def event(c: str, size: int) -> str:
         fixed = len(template.replace("{c}", c).replace("{pad}", "").encode())
         return template.replace("{c}", c).replace("{pad}", "A" * (size - fixed))
+
     raw = "\n".join([event("exact", cap), event("over", cap + 1), E(computer="after")]).encode()
     expected = reference.scan_bytes(raw)
     assert {h.Computer for h in expected} == {"exact", "after"}
@@ -429,9 +459,31 @@ def test_malformed_count_does_not_depend_on_chunking() -> None:
 #: `process_name`, ...), System text elements, EventData names the generated
 #: events hold (with tricks and odd shapes), and names no event has.
 BY_NAMES = [
-    "Computer", "dest", "EventCode", "EventID", "Image", "process_name", "process_id", "ProcessId",
-    "TargetFilename", "Hash", "User", "RuleName", "Contents", "UtcTime", "ProcessGuid", "CreationUtcTime",
-    "Channel", "Level", "Task", "Opcode", "Keywords", "Version", "EventRecordID", "computer", "Absent",
+    "Computer",
+    "dest",
+    "EventCode",
+    "EventID",
+    "Image",
+    "process_name",
+    "process_id",
+    "ProcessId",
+    "TargetFilename",
+    "Hash",
+    "User",
+    "RuleName",
+    "Contents",
+    "UtcTime",
+    "ProcessGuid",
+    "CreationUtcTime",
+    "Channel",
+    "Level",
+    "Task",
+    "Opcode",
+    "Keywords",
+    "Version",
+    "EventRecordID",
+    "computer",
+    "Absent",
 ]
 BY_LISTS = st.one_of(
     st.sampled_from(["v1", "v3"]),
@@ -446,13 +498,19 @@ BY_LISTS = st.one_of(
     chunk_size=CHUNK_SIZES,
     split_size=SPLIT_SIZES,
 )
-@example(files=[S.LogFile(NASTY["hexref_t"][0], "utf-8", False, NASTY["hexref_t"][0])], by="v3",
-         threads=1, chunk_size=1, split_size=0)
+@example(
+    files=[S.LogFile(NASTY["hexref_t"][0], "utf-8", False, NASTY["hexref_t"][0])],
+    by="v3",
+    threads=1,
+    chunk_size=1,
+    split_size=0,
+)
 def test_by_fields_and_users(files, by, threads: int, chunk_size: int, split_size: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
         paths = write_files(directory, [f.raw for f in files])
-        native = sysmon_hunt.scan(paths, by=by, users=True, threads=threads, chunk_size=chunk_size,
-                                  split_size=split_size)
+        native = sysmon_hunt.scan(
+            paths, by=by, users=True, threads=threads, chunk_size=chunk_size, split_size=split_size
+        )
         run = reference_run(paths, by=by, users=True)
         ref = run.result()
         unterminated_count = len(run.unterminated)

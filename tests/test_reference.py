@@ -11,10 +11,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from events import HASH, IMAGE, NS, TARGET, sysmon_event
 from sysmon_hunt.reference import scan, scan_bytes
 from sysmon_hunt.results import BY_FIELDS, MAX_MALFORMED_EXAMPLES, Hit, InputStats, MalformedEvent
-
-from events import HASH, IMAGE, NS, TARGET, sysmon_event
 
 UTC = timezone.utc
 
@@ -36,9 +35,7 @@ def lines(*events: str) -> str:
 
 
 T0 = datetime(2021, 4, 28, 20, 11, 34, 709744, tzinfo=UTC)
-EXPECTED = Hit(
-    "project-mumbai-host", "15", IMAGE, "7000", TARGET, HASH, 1, T0, T0
-)
+EXPECTED = Hit("project-mumbai-host", "15", IMAGE, "7000", TARGET, HASH, 1, T0, T0)
 
 
 # ---------------------------------------------------------------- basics
@@ -54,9 +51,7 @@ def test_one_matching_event(tmp_path):
     assert hit.firstTime == datetime(2021, 4, 28, 20, 11, 34, 709744, tzinfo=UTC)
     assert hit.firstTime.tzinfo is UTC
     s = result.stats
-    assert (s.files, s.bytes, s.events, s.malformed, s.malformed_examples) == (
-        1, len(text.encode()), 1, 0, ()
-    )
+    assert (s.files, s.bytes, s.events, s.malformed, s.malformed_examples) == (1, len(text.encode()), 1, 0, ())
 
 
 def test_path_forms(tmp_path):
@@ -117,7 +112,10 @@ def test_groups_sorted_by_fields(tmp_path):
     )
     result = scan(path)
     assert [(h.Computer, h.process_id) for h in result] == [
-        ("Zeta", "1"), ("alpha", "10"), ("alpha", "9"), ("zeta", "2"),
+        ("Zeta", "1"),
+        ("alpha", "10"),
+        ("alpha", "9"),
+        ("zeta", "2"),
     ]
     assert all(h.count == 1 for h in result)
 
@@ -307,17 +305,17 @@ def test_not_well_formed_is_malformed(bad):
 
 
 def test_invalid_utf8_is_malformed():
-    data = lines(event()).encode() + event(image="C:\\x\\telegram.exe").encode().replace(
-        b"C:\\x", b"C:\\\xff"
-    )
+    data = lines(event()).encode() + event(image="C:\\x\\telegram.exe").encode().replace(b"C:\\x", b"C:\\\xff")
     result = scan_bytes(data)
     assert result.stats.events == 2 and result.stats.malformed == 1
     assert [h.count for h in result] == [1]
 
 
 def test_undeclared_prefix_is_fine():
-    text = event().replace("<Data Name='RuleName'>", "<x:Data y:Name='RuleName'>").replace(
-        "-</Data><Data Name='UtcTime'>", "-</x:Data><Data Name='UtcTime'>"
+    text = (
+        event()
+        .replace("<Data Name='RuleName'>", "<x:Data y:Name='RuleName'>")
+        .replace("-</Data><Data Name='UtcTime'>", "-</x:Data><Data Name='UtcTime'>")
     )
     result = scan_bytes(text.encode())
     assert result.stats.malformed == 0 and len(result) == 1
@@ -334,9 +332,7 @@ def test_unterminated_event_then_next_found(tmp_path):
     assert list(result) == [EXPECTED]
     s = result.stats
     assert (s.events, s.malformed) == (2, 1)
-    assert s.malformed_examples == (
-        MalformedEvent(str(path), 0, "no </Event> before the next event start"),
-    )
+    assert s.malformed_examples == (MalformedEvent(str(path), 0, "no </Event> before the next event start"),)
 
 
 def test_unterminated_at_end_of_input():
@@ -377,9 +373,7 @@ def test_concatenated_on_one_line():
 
 def test_events_wrapper_with_declaration_and_pretty_printing():
     ev = event()
-    pretty = ev.replace("><", ">\r\n    <").replace(
-        "<EventID>15</EventID>", "<EventID>\r\n      15\r\n    </EventID>"
-    )
+    pretty = ev.replace("><", ">\r\n    <").replace("<EventID>15</EventID>", "<EventID>\r\n      15\r\n    </EventID>")
     text = "<?xml version='1.0' encoding='utf-8' standalone='yes'?>\r\n<Events>\r\n" + pretty + "\r\n</Events>\r\n"
     result = scan_bytes(text.encode())
     (hit,) = result
@@ -408,7 +402,9 @@ def test_double_quotes_and_no_namespace():
 
 def test_first_system_and_eventdata_count():
     # A second System / EventData is never looked at.
-    text = event().replace("</EventData></Event>", "</EventData><EventData><Data Name='Hash'>other</Data></EventData></Event>")
+    text = event().replace(
+        "</EventData></Event>", "</EventData><EventData><Data Name='Hash'>other</Data></EventData></Event>"
+    )
     assert list(scan_bytes(text.encode())) == [EXPECTED]
     text = event().replace("<System>", "<System></System><System>")
     assert list(scan_bytes(text.encode())) == []
@@ -559,9 +555,9 @@ def _same_as_utf8(tmp_path, data: bytes, utf8_text: str):
 
 
 def test_utf16le_with_bom(tmp_path):
-    text = lines(event(), event(computer="h\u00e9\U0001F600"))
+    text = lines(event(), event(computer="h\u00e9\U0001f600"))
     result = _same_as_utf8(tmp_path, b"\xff\xfe" + text.encode("utf-16-le"), text)
-    assert len(result) == 2 and result[0].Computer == "h\u00e9\U0001F600"
+    assert len(result) == 2 and result[0].Computer == "h\u00e9\U0001f600"
 
 
 def test_utf16be_with_bom(tmp_path):

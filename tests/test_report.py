@@ -21,10 +21,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import pytest
 
 import sysmon_hunt
+from events import sysmon_event
 from sysmon_hunt import detection, report
 from sysmon_hunt.results import BY_FIELDS, InputStats, MalformedEvent, ScanResult, ScanStats, hit_type
-
-from events import sysmon_event
 
 T0 = datetime(2024, 3, 11, 8, 0, tzinfo=timezone.utc)
 FIXED = datetime(2024, 3, 12, 9, 30, tzinfo=timezone.utc)
@@ -32,8 +31,14 @@ HOSTILE_TARGET = 'C:\\x\\<script>alert(1)</script>"><img src=x onerror=alert(2)>
 HOSTILE_HOST = "<svg onload=alert(3)>&amp;'\""
 
 
-def make_hit(host: str, minutes: float, count: int = 1, span_minutes: float = 0.0,
-             target: str = "C:\\a.txt:Zone.Identifier", by: Tuple[str, ...] = BY_FIELDS) -> Any:
+def make_hit(
+    host: str,
+    minutes: float,
+    count: int = 1,
+    span_minutes: float = 0.0,
+    target: str = "C:\\a.txt:Zone.Identifier",
+    by: Tuple[str, ...] = BY_FIELDS,
+) -> Any:
     first = T0 + timedelta(minutes=minutes)
     values = {name: "v" for name in by}
     values.update({f: host for f in ("Computer", "dest") if f in by})
@@ -43,8 +48,12 @@ def make_hit(host: str, minutes: float, count: int = 1, span_minutes: float = 0.
     return hit_class(*[values[n] for n in by], count, first, first + timedelta(minutes=span_minutes))
 
 
-def make_result(hits: Sequence[tuple], by: Tuple[str, ...] = BY_FIELDS,
-                users: Optional[Sequence[Tuple[str, ...]]] = None, **stats: object) -> ScanResult:
+def make_result(
+    hits: Sequence[tuple],
+    by: Tuple[str, ...] = BY_FIELDS,
+    users: Optional[Sequence[Tuple[str, ...]]] = None,
+    **stats: object,
+) -> ScanResult:
     fields: Dict[str, object] = dict(files=1, bytes=1000, events=len(hits) * 3, malformed=0, malformed_examples=())
     fields.update(stats)
     return ScanResult(sorted(hits), ScanStats(**fields), by_fields=by, users=users)  # type: ignore[arg-type]
@@ -91,8 +100,14 @@ def parse(page: str) -> Tags:
 
 
 def test_group_by_host_busiest_first_then_by_name() -> None:
-    hits = [make_hit("B", 1), make_hit("A", 2), make_hit("C", 3), make_hit("C", 4, count=9), make_hit("B", 5),
-            make_hit("D", 6)]
+    hits = [
+        make_hit("B", 1),
+        make_hit("A", 2),
+        make_hit("C", 3),
+        make_hit("C", 4, count=9),
+        make_hit("B", 5),
+        make_hit("D", 6),
+    ]
     result = make_result(hits)
     groups = report.group_by_host(result)
     assert [host for host, _ in groups] == ["B", "C", "A", "D"]
@@ -177,9 +192,16 @@ def test_one_instant_puts_everything_in_the_middle() -> None:
     assert [t.x for t in timeline.ticks] == [middle]
 
 
-@pytest.mark.parametrize("span", [timedelta(seconds=3), timedelta(minutes=50), timedelta(days=3),
-                                  timedelta(days=800), datetime(9999, 12, 31, tzinfo=timezone.utc)
-                                  - datetime(1, 1, 1, tzinfo=timezone.utc)])
+@pytest.mark.parametrize(
+    "span",
+    [
+        timedelta(seconds=3),
+        timedelta(minutes=50),
+        timedelta(days=3),
+        timedelta(days=800),
+        datetime(9999, 12, 31, tzinfo=timezone.utc) - datetime(1, 1, 1, tzinfo=timezone.utc),
+    ],
+)
 def test_ticks_are_few_round_and_inside_the_plot(span: timedelta) -> None:
     start = datetime(1, 1, 1, tzinfo=timezone.utc) if span.days > 100_000 else T0 + timedelta(seconds=17)
     ticks = report.ticks(start, start + span)
@@ -247,20 +269,39 @@ def test_table_has_every_column_and_users_when_collected() -> None:
 
 def test_summary_figures_inputs_and_problems() -> None:
     stats: Dict[str, Any] = dict(
-        files=3, bytes=123_456, events=9876, malformed=14, excluded=2, files_skipped=1,
+        files=3,
+        bytes=123_456,
+        events=9876,
+        malformed=14,
+        excluded=2,
+        files_skipped=1,
         malformed_examples=tuple(MalformedEvent("a.log", 10 * k, "unterminated") for k in range(10)),
-        inputs=(InputStats("a.log", "xml", 100), InputStats("b.xml.gz", "gzip+xml", 200, None, 4096, "truncated"),
-                InputStats("c", None, 0, "permission denied"), InputStats("d.evtx", "evtx", 300)),
+        inputs=(
+            InputStats("a.log", "xml", 100),
+            InputStats("b.xml.gz", "gzip+xml", 200, None, 4096, "truncated"),
+            InputStats("c", None, 0, "permission denied"),
+            InputStats("d.evtx", "evtx", 300),
+        ),
     )
     result = make_result([make_hit("A", 0, count=3), make_hit("B", 5)], **stats)
     s = report.build_summary(result, failures=["unit x failed"])
     assert {f.id: f.value for f in s.figures} == {
-        "stat-hits": 2, "stat-hosts": 2, "stat-downloads": 4, "stat-files": 3, "stat-bytes": 123_456,
-        "stat-events": 9876, "stat-malformed": 14, "stat-excluded": 2}
+        "stat-hits": 2,
+        "stat-hosts": 2,
+        "stat-downloads": 4,
+        "stat-files": 3,
+        "stat-bytes": 123_456,
+        "stat-events": 9876,
+        "stat-malformed": 14,
+        "stat-excluded": 2,
+    }
     assert s.formats == (("evtx", 1), ("gzip+xml", 1), ("xml", 1))
     assert s.malformed[0] == "a.log:0: unterminated" and len(s.malformed) == 10 and s.malformed_unlisted == 4
-    assert s.problems == ("b.xml.gz: damaged: truncated at decompressed offset 4096; what came before it was scanned",
-                          "c: skipped: permission denied", "failed: unit x failed")
+    assert s.problems == (
+        "b.xml.gz: damaged: truncated at decompressed offset 4096; what came before it was scanned",
+        "c: skipped: permission denied",
+        "failed: unit x failed",
+    )
     assert (s.start, s.end) == (T0, T0 + timedelta(minutes=5))
     capped = report.build_summary(result, max_inputs=2)
     assert len(capped.inputs) == 2 and capped.hidden_inputs == 2
@@ -270,7 +311,12 @@ def test_detection_facts_come_from_the_detection_module() -> None:
     page = report.build_page(make_result([], by=detection.BY_V3), rules=3, generated=FIXED)
     d = page.detection
     assert (d.name, d.id, d.technique, d.risk_score, d.risk_message) == (
-        detection.NAME, detection.ID, detection.MITRE_TECHNIQUE_ID, detection.RISK_SCORE, detection.RISK_MESSAGE)
+        detection.NAME,
+        detection.ID,
+        detection.MITRE_TECHNIQUE_ID,
+        detection.RISK_SCORE,
+        detection.RISK_MESSAGE,
+    )
     assert (d.by_version, d.by_fields, d.rules) == ("v3", detection.BY_V3, 3)
     assert report.by_version(("Computer", "Hash")) == "custom"
     text = report.render(page)
@@ -291,19 +337,59 @@ def test_bad_caps_are_refused() -> None:
 
 def hostile_result() -> ScanResult:
     hits = [make_hit(HOSTILE_HOST, 0, target=HOSTILE_TARGET), make_hit("ok", 1)]
-    return make_result(hits, users=[("<b>x</b>",), ()],
-                       inputs=(InputStats("<img src=x onerror=alert(4)>.log", "xml", 10),),
-                       malformed=1, malformed_examples=(MalformedEvent("</script><script>alert(5)//", 0, "x"),))
+    return make_result(
+        hits,
+        users=[("<b>x</b>",), ()],
+        inputs=(InputStats("<img src=x onerror=alert(4)>.log", "xml", 10),),
+        malformed=1,
+        malformed_examples=(MalformedEvent("</script><script>alert(5)//", 0, "x"),),
+    )
 
 
 def test_hostile_values_stay_text() -> None:
     text = hostile_result().to_html(generated=FIXED)
     tags = parse(text)
     names = {t for t, _ in tags.tags}
-    assert names <= {"html", "head", "meta", "title", "style", "body", "header", "p", "time", "dl", "div", "dt",
-                     "dd", "ul", "li", "main", "section", "h2", "h3", "svg", "g", "line", "text", "rect", "circle",
-                     "table", "thead", "tr", "th", "tbody", "td", "label", "input", "span", "code", "footer",
-                     "script", "h1"}, names
+    assert names <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "header",
+        "p",
+        "time",
+        "dl",
+        "div",
+        "dt",
+        "dd",
+        "ul",
+        "li",
+        "main",
+        "section",
+        "h2",
+        "h3",
+        "svg",
+        "g",
+        "line",
+        "text",
+        "rect",
+        "circle",
+        "table",
+        "thead",
+        "tr",
+        "th",
+        "tbody",
+        "td",
+        "label",
+        "input",
+        "span",
+        "code",
+        "footer",
+        "script",
+        "h1",
+    }, names
     assert len(tags.all("script")) == 1 and not tags.all("img") and not tags.all("b")
     assert not [a for _, a in tags.tags if any(k.startswith("on") for k in a)]
     body = "".join(tags.text)
@@ -352,8 +438,10 @@ def rows_of(page: str) -> List[List[str]]:
     """The hits table's body rows, as text."""
     table = page.split('<table id="hits"', 1)[1].split("</table>", 1)[0]
     body = table.split("<tbody>", 1)[1]
-    return [[html.unescape(re.sub(r"<[^>]*>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
-            for r in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    return [
+        [html.unescape(re.sub(r"<[^>]*>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+        for r in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
 
 
 def test_cli_writes_the_report_of_the_sample(tmp_path: Path) -> None:
@@ -371,18 +459,24 @@ def test_cli_writes_the_report_of_the_sample(tmp_path: Path) -> None:
 def test_cli_html_with_by_exclude_and_risk(tmp_path: Path) -> None:
     log = tmp_path / "x.log"
     users = "<Data Name='User'>CORP\\eve</Data>"
-    log.write_text("\n".join([
-        sysmon_event(layout="full", computer="HOST-A", extra_data=users),
-        sysmon_event(layout="full", computer="HOST-B", process_id="1", extra_data=users),
-        sysmon_event(layout="full", computer="BUILD-1"),
-    ]) + "\n", encoding="utf-8")
+    log.write_text(
+        "\n".join(
+            [
+                sysmon_event(layout="full", computer="HOST-A", extra_data=users),
+                sysmon_event(layout="full", computer="HOST-B", process_id="1", extra_data=users),
+                sysmon_event(layout="full", computer="BUILD-1"),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "r.html"
     proc = cli("--format", "html", "-o", str(out), "--by", "v3", "--exclude", "dest=BUILD-*", "--risk", str(log))
     assert proc.returncode == 0, proc.stderr
     page = out.read_text(encoding="utf-8")
     rows = rows_of(page)
     assert [r[0] for r in rows] == ["HOST-A", "HOST-B"] and [r[-1] for r in rows] == ["CORP\\eve"] * 2
-    assert "<th scope=\"col\">user</th>" in page and "<code>v3</code>" in page
+    assert '<th scope="col">user</th>' in page and "<code>v3</code>" in page
     assert 'id="stat-excluded" data-value="1"' in page and "1 rule, 1 hit excluded" in page
     # html goes to stdout too, and is refused with --excel.
     proc = cli("--format", "html", str(log))
@@ -403,10 +497,13 @@ def test_cli_html_on_a_dask_cluster_matches_the_local_report(tmp_path: Path) -> 
 
 def test_cli_without_jinja_fails_before_writing(tmp_path: Path) -> None:
     out = tmp_path / "r.html"
-    code = ("import sys; sys.modules['jinja2'] = None; from sysmon_hunt.cli import main; "
-            "sys.exit(main(['scan', '--format', 'html', '-o', %r, '--sample']))" % str(out))
+    code = (
+        "import sys; sys.modules['jinja2'] = None; from sysmon_hunt.cli import main; "
+        "sys.exit(main(['scan', '--format', 'html', '-o', %r, '--sample']))" % str(out)
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.decode().strip() == (
-        "sysmon-hunt: error: the HTML report needs Jinja2: pip install 'sysmon-hunt[html]'")
+        "sysmon-hunt: error: the HTML report needs Jinja2: pip install 'sysmon-hunt[html]'"
+    )
     assert not out.exists()

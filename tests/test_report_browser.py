@@ -23,15 +23,16 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+import browser
 import sysmon_hunt
+from events import sysmon_event
 from sysmon_hunt import report
 from sysmon_hunt.results import BY_FIELDS, ScanResult, ScanStats, hit_type
 
-import browser
-from events import sysmon_event
-
-HOSTILE_TARGET = ('C:\\Users\\x\\Downloads\\<script>alert(1)</script>"><img src=x onerror=alert(2)>'
-                  "<img src='http://127.0.0.1:9/beacon'>.pdf:Zone.Identifier")
+HOSTILE_TARGET = (
+    'C:\\Users\\x\\Downloads\\<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    "<img src='http://127.0.0.1:9/beacon'>.pdf:Zone.Identifier"
+)
 HOSTILE_HOST = '"><svg onload=alert(3)><iframe srcdoc="<script>alert(4)</script>">'
 FIXED = datetime(2024, 3, 12, 9, 30, tzinfo=timezone.utc)
 
@@ -67,7 +68,8 @@ def assert_clean(visit: browser.Visit) -> None:
 
 def texts(driver: Any, selector: str) -> List[str]:
     return driver.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", selector)
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", selector
+    )
 
 
 def assert_matches_scan(driver: Any, result: ScanResult) -> None:
@@ -75,13 +77,21 @@ def assert_matches_scan(driver: Any, result: ScanResult) -> None:
     rows = driver.execute_script("return document.querySelectorAll('#hits tbody tr').length")
     assert rows == min(len(result), report.MAX_ROWS)
     lanes = driver.execute_script(
-        "return Array.from(document.querySelectorAll('#timeline g.lane'), g => g.getAttribute('data-host'))")
+        "return Array.from(document.querySelectorAll('#timeline g.lane'), g => g.getAttribute('data-host'))"
+    )
     hosts = [host for host, _ in report.group_by_host(result)]
     assert lanes == hosts[: report.MAX_LANES]
     s = result.stats
-    for fid, value in (("stat-hits", len(result)), ("stat-events", s.events), ("stat-bytes", s.bytes),
-                       ("stat-files", s.files), ("stat-malformed", s.malformed), ("stat-excluded", s.excluded),
-                       ("stat-downloads", sum(h.count for h in result)), ("stat-hosts", len(hosts))):
+    for fid, value in (
+        ("stat-hits", len(result)),
+        ("stat-events", s.events),
+        ("stat-bytes", s.bytes),
+        ("stat-files", s.files),
+        ("stat-malformed", s.malformed),
+        ("stat-excluded", s.excluded),
+        ("stat-downloads", sum(h.count for h in result)),
+        ("stat-hosts", len(hosts)),
+    ):
         text = driver.execute_script("return document.getElementById(arguments[0]).textContent", fid)
         assert int(text.replace(",", "")) == value, fid
     # The script ran: the filter is shown with the row count.
@@ -96,10 +106,14 @@ def test_the_sample_report(driver: Any, tmp_path: Path) -> None:
     assert_clean(visit)
     assert_matches_scan(driver, result)
     cells = driver.execute_script(
-        "return Array.from(document.querySelectorAll('#hits tbody tr:first-child td'), td => td.textContent)")
+        "return Array.from(document.querySelectorAll('#hits tbody tr:first-child td'), td => td.textContent)"
+    )
     hit = result[0]
-    assert cells == [str(v) for v in hit[:-3]] + [str(hit.count), report.ctime(hit.firstTime),
-                                                     report.ctime(hit.lastTime)]
+    assert cells == [str(v) for v in hit[:-3]] + [
+        str(hit.count),
+        report.ctime(hit.firstTime),
+        report.ctime(hit.lastTime),
+    ]
 
 
 def test_a_fleet_report_sorts_filters_and_is_not_blank(driver: Any, tmp_path: Path) -> None:
@@ -118,14 +132,13 @@ def test_a_fleet_report_sorts_filters_and_is_not_blank(driver: Any, tmp_path: Pa
     assert counts == sorted((h.count for h in result), reverse=True)
     # A click on a host in the timeline filters the table to it.
     busiest = report.group_by_host(result)[0]
-    driver.execute_script(
-        "document.querySelector('#timeline g.lane text.host').dispatchEvent(new MouseEvent('click'))")
+    driver.execute_script("document.querySelector('#timeline g.lane text.host').dispatchEvent(new MouseEvent('click'))")
     shown = driver.execute_script(
         "return Array.from(document.querySelectorAll('#hits tbody tr'), r => r.hidden ? null : r.cells[0].textContent)"
-        ".filter(x => x !== null)")
+        ".filter(x => x !== null)"
+    )
     assert shown == [busiest[0]] * len(busiest[1])
-    driver.execute_script(
-        "document.querySelector('#timeline g.lane text.host').dispatchEvent(new MouseEvent('click'))")
+    driver.execute_script("document.querySelector('#timeline g.lane text.host').dispatchEvent(new MouseEvent('click'))")
     # Desktop width: the screenshot has the page, the marks drawn in their colour.
     driver.set_window_size(*browser.WINDOW)
     driver.execute_script("window.scrollTo(0, 0)")
@@ -145,20 +158,26 @@ def test_a_fleet_report_sorts_filters_and_is_not_blank(driver: Any, tmp_path: Pa
 def test_hostile_values_do_not_run(driver: Any, tmp_path: Path) -> None:
     log = tmp_path / "hostile.log"
     log.write_text(
-        sysmon_event(layout="full", target=escape(HOSTILE_TARGET), computer=escape(HOSTILE_HOST)) + "\n"
-        + sysmon_event(layout="full", computer="ok-host") + "\n", encoding="utf-8")
+        sysmon_event(layout="full", target=escape(HOSTILE_TARGET), computer=escape(HOSTILE_HOST))
+        + "\n"
+        + sysmon_event(layout="full", computer="ok-host")
+        + "\n",
+        encoding="utf-8",
+    )
     result = sysmon_hunt.scan(str(log))
     assert {h.TargetFilename for h in result} >= {HOSTILE_TARGET} and len(result) == 2
     visit = browser.Visit(driver, write_report(tmp_path, result))
     assert_clean(visit)  # no dialog, nothing blocked by the CSP, no request
     counts = driver.execute_script(
         "return ['img', 'iframe', 'svg', 'script', '[onerror]', '[onload]', '[srcdoc]']"
-        ".map(s => document.querySelectorAll(s).length)")
+        ".map(s => document.querySelectorAll(s).length)"
+    )
     assert counts == [0, 0, 1, 1, 0, 0, 0]  # the timeline's svg and the page's script
     cells = texts(driver, "#hits tbody td")
     assert HOSTILE_TARGET in cells and HOSTILE_HOST in cells
     hosts = driver.execute_script(
-        "return Array.from(document.querySelectorAll('#timeline g.lane'), g => g.getAttribute('data-host'))")
+        "return Array.from(document.querySelectorAll('#timeline g.lane'), g => g.getAttribute('data-host'))"
+    )
     assert sorted(hosts) == sorted([HOSTILE_HOST, "ok-host"])
     assert_matches_scan(driver, result)
 
@@ -181,10 +200,20 @@ def test_without_javascript_the_page_reads_the_same(driver: Any, tmp_path: Path)
 def test_100k_hits_open_quickly_and_say_what_is_cut(driver: Any, tmp_path: Path) -> None:
     start = datetime(2024, 1, 1, tzinfo=timezone.utc)
     hit: Any = hit_type(BY_FIELDS)
-    hits: List[Any] = [hit("HOST-%03d" % (k % 500), "15", "C:\\t\\Telegram.exe", str(k % 97),
-                "C:\\d\\file_%06d.bin:Zone.Identifier" % k, "SHA256=%064X" % k, 1 + k % 5,
-                start + timedelta(minutes=k), start + timedelta(minutes=k + k % 30))
-            for k in range(100_000)]
+    hits: List[Any] = [
+        hit(
+            "HOST-%03d" % (k % 500),
+            "15",
+            "C:\\t\\Telegram.exe",
+            str(k % 97),
+            "C:\\d\\file_%06d.bin:Zone.Identifier" % k,
+            "SHA256=%064X" % k,
+            1 + k % 5,
+            start + timedelta(minutes=k),
+            start + timedelta(minutes=k + k % 30),
+        )
+        for k in range(100_000)
+    ]
     result = ScanResult(sorted(hits), ScanStats(1, 10**9, 300_000, 0, ()))
     began = time.monotonic()
     page = write_report(tmp_path, result)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 import sysmon_hunt
 from sysmon_hunt import _native
 
@@ -36,9 +37,7 @@ def _toml(name: str) -> dict[str, Any]:
 
 def _cargo_version() -> str:
     version = _toml("Cargo.toml")["package"]["version"]
-    assert isinstance(version, str) and re.fullmatch(r"\d+\.\d+\.\d+\S*", version), (
-        version
-    )
+    assert isinstance(version, str) and re.fullmatch(r"\d+\.\d+\.\d+\S*", version), version
     return version
 
 
@@ -94,9 +93,7 @@ def _packaging_files() -> list[Path]:
 
 def test_no_second_version_literal() -> None:
     literal = re.compile(r"(?<![\w.])" + re.escape(VERSION) + r"(?![\w.])")
-    assignment = re.compile(
-        r"""^\s*(__version__|version)\s*[:=][^=\n]*["']\d+\.\d+""", re.MULTILINE
-    )
+    assignment = re.compile(r"""^\s*(__version__|version)\s*[:=][^=\n]*["']\d+\.\d+""", re.MULTILINE)
     files = _packaging_files()
     assert ROOT / "pyproject.toml" in files and len(files) > 10
     for path in files:

@@ -76,8 +76,7 @@ pub static NAME: [(u32, u32); {len(name)}] = [
 
 def test_core_name_tables_are_expats() -> None:
     assert TABLE_PATH.read_text(encoding="utf-8") == render(*expat_name_ranges()), (
-        "rust/xml_names.rs differs from this expat's tables; "
-        "run `python3 tests/test_xml_name_tables.py` and rebuild"
+        "rust/xml_names.rs differs from this expat's tables; run `python3 tests/test_xml_name_tables.py` and rebuild"
     )
 
 

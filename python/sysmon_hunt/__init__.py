@@ -97,7 +97,12 @@ def scan(
     """
     inputs = input_list(paths)
     config, rules = scan_config(
-        by, exclude, users, threads=threads, chunk_size=chunk_size, split_size=split_size,
+        by,
+        exclude,
+        users,
+        threads=threads,
+        chunk_size=chunk_size,
+        split_size=split_size,
         evtx_prefilter=evtx_prefilter,
     )
     if progress is not None and not callable(progress):

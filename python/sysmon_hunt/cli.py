@@ -76,8 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (its namespaces carry the ``scan`` sub-parser as ``scan_parser``)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Splunk's 'Download Files Using Telegram' detection (T1105) "
-        "over raw Windows Sysmon XML logs.",
+        description="Splunk's 'Download Files Using Telegram' detection (T1105) over raw Windows Sysmon XML logs.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -94,49 +93,73 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    scan.add_argument("paths", nargs="*", metavar="PATH",
-                      help="log files or directories to scan; - reads standard input")
-    scan.add_argument("--sample", action="store_true",
-                      help="also scan the sample log bundled with the package")
+    scan.add_argument(
+        "paths", nargs="*", metavar="PATH", help="log files or directories to scan; - reads standard input"
+    )
+    scan.add_argument("--sample", action="store_true", help="also scan the sample log bundled with the package")
     out = scan.add_argument_group("output")
-    out.add_argument("--format", choices=output.FORMATS, default=None,
-                     help="table (the default on a terminal), csv (the default otherwise; "
-                     "RFC 4180), json (one array), ndjson (one object per line) or html (a "
-                     "self-contained report page with a timeline per host; needs "
-                     "pip install 'sysmon-hunt[html]')")
-    out.add_argument("-o", "--output", metavar="FILE",
-                     help="write to FILE instead of stdout")
-    out.add_argument("--excel", action="store_true",
-                     help="csv for Excel: a UTF-8 BOM, and cells that Excel would run as "
-                     "formulas prefixed with '")
-    out.add_argument("--risk", action="store_true",
-                     help="write one NDJSON risk event (Splunk RBA) per hit instead of the hits "
-                     "(with --format html: the report, with the users)")
-    out.add_argument("-q", "--quiet", action="store_true",
-                     help="no summary and no progress bar on stderr")
-    out.add_argument("--no-progress", action="store_true",
-                     help="no progress bar (it only ever shows on a terminal)")
+    out.add_argument(
+        "--format",
+        choices=output.FORMATS,
+        default=None,
+        help="table (the default on a terminal), csv (the default otherwise; "
+        "RFC 4180), json (one array), ndjson (one object per line) or html (a "
+        "self-contained report page with a timeline per host; needs "
+        "pip install 'sysmon-hunt[html]')",
+    )
+    out.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    out.add_argument(
+        "--excel",
+        action="store_true",
+        help="csv for Excel: a UTF-8 BOM, and cells that Excel would run as formulas prefixed with '",
+    )
+    out.add_argument(
+        "--risk",
+        action="store_true",
+        help="write one NDJSON risk event (Splunk RBA) per hit instead of the hits "
+        "(with --format html: the report, with the users)",
+    )
+    out.add_argument("-q", "--quiet", action="store_true", help="no summary and no progress bar on stderr")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar (it only ever shows on a terminal)")
     det = scan.add_argument_group("detection")
-    det.add_argument("--by", default="v1", metavar="v1|v3|FIELD,...",
-                     help="by-fields: v1 (default: Computer EventCode Image process_id "
-                     "TargetFilename Hash), v3 (dest EventCode process_name process_id "
-                     "TargetFilename Hash), or a comma-separated list of System element "
-                     "or EventData names")
-    det.add_argument("--exclude", action="append", default=[], metavar="FIELD=GLOB",
-                     help="drop hits whose FIELD matches GLOB (* and ?, ASCII "
-                     "case-insensitive); repeatable")
-    det.add_argument("--exclude-file", action="append", default=[], metavar="FILE",
-                     help="exclusion rules, one per line: FIELD=GLOB conditions separated by "
-                     "spaces that must all hold, FIELD=\"GLOB\" for spaces, # comments; repeatable")
+    det.add_argument(
+        "--by",
+        default="v1",
+        metavar="v1|v3|FIELD,...",
+        help="by-fields: v1 (default: Computer EventCode Image process_id "
+        "TargetFilename Hash), v3 (dest EventCode process_name process_id "
+        "TargetFilename Hash), or a comma-separated list of System element "
+        "or EventData names",
+    )
+    det.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="FIELD=GLOB",
+        help="drop hits whose FIELD matches GLOB (* and ?, ASCII case-insensitive); repeatable",
+    )
+    det.add_argument(
+        "--exclude-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="exclusion rules, one per line: FIELD=GLOB conditions separated by "
+        'spaces that must all hold, FIELD="GLOB" for spaces, # comments; repeatable',
+    )
     run_ = scan.add_argument_group("running")
-    run_.add_argument("--threads", type=_threads, default=0, metavar="N",
-                      help="worker threads (default 0: one per CPU)")
-    run_.add_argument("--reference", action="store_true",
-                      help="use the slow pure-Python reference implementation (for checking)")
-    run_.add_argument("--dask", metavar="ADDRESS",
-                      help="scan on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
-                      "to start N worker processes here; workers read the PATHs themselves "
-                      "(needs pip install 'sysmon-hunt[dask]')")
+    run_.add_argument(
+        "--threads", type=_threads, default=0, metavar="N", help="worker threads (default 0: one per CPU)"
+    )
+    run_.add_argument(
+        "--reference", action="store_true", help="use the slow pure-Python reference implementation (for checking)"
+    )
+    run_.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="scan on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
+        "to start N worker processes here; workers read the PATHs themselves "
+        "(needs pip install 'sysmon-hunt[dask]')",
+    )
     parser.set_defaults(scan_parser=scan)
     return parser
 
@@ -198,8 +221,10 @@ def _stdout(fmt: str) -> TextIO:
 
 def _rules(args: argparse.Namespace) -> List[exclusions.Rule]:
     try:
-        rules = [exclusions.Rule((exclusions.parse_condition(text, "--exclude"),), "--exclude " + text)
-                 for text in args.exclude]
+        rules = [
+            exclusions.Rule((exclusions.parse_condition(text, "--exclude"),), "--exclude " + text)
+            for text in args.exclude
+        ]
     except ValueError as error:
         raise CliError(str(error)) from None
     for path in args.exclude_file:
@@ -232,8 +257,7 @@ def _format(args: argparse.Namespace) -> str:
         return "html"
     if args.risk:
         if args.format not in (None, "ndjson"):
-            raise CliError("--risk writes NDJSON risk events; it cannot be combined with --format %s"
-                           % args.format)
+            raise CliError("--risk writes NDJSON risk events; it cannot be combined with --format %s" % args.format)
         return "ndjson"
     on_terminal = args.output is None and sys.stdout is not None and sys.stdout.isatty()
     fmt = args.format or output.default_format(on_terminal)
@@ -249,9 +273,17 @@ class _ProgressBar:
     def __init__(self, files: int) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
-                        delay=PROGRESS_DELAY_S, file=sys.stderr, dynamic_ncols=True,
-                        desc="%s: %d file%s" % (PROG, files, "" if files == 1 else "s"))
+        self.bar = tqdm(
+            total=None,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            leave=False,
+            delay=PROGRESS_DELAY_S,
+            file=sys.stderr,
+            dynamic_ncols=True,
+            desc="%s: %d file%s" % (PROG, files, "" if files == 1 else "s"),
+        )
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar.total != total:
@@ -327,8 +359,10 @@ def input_problems(result: ScanResult) -> List[str]:
         if entry.skipped is not None:
             lines.append("%s: skipped: %s: %s" % (PROG, entry.path, entry.skipped))
         if entry.damage is not None:
-            lines.append("%s: damaged: %s: %s at decompressed offset %d; what came before it was scanned"
-                         % (PROG, entry.path, entry.damage, entry.damaged_at))
+            lines.append(
+                "%s: damaged: %s: %s at decompressed offset %d; what came before it was scanned"
+                % (PROG, entry.path, entry.damage, entry.damaged_at)
+            )
     return lines
 
 
@@ -351,7 +385,8 @@ def run(args: argparse.Namespace) -> int:
                 result, failed_units = _scan_on_cluster(args.dask, paths, by=args.by, exclude=rules, users=args.risk)
             else:
                 result = _scanner(args.reference)(
-                    paths, threads=args.threads, by=args.by, exclude=rules, users=args.risk, progress=bar)
+                    paths, threads=args.threads, by=args.by, exclude=rules, users=args.risk, progress=bar
+                )
         except SCAN_ERRORS as error:
             raise CliError(_describe(error)) from None
         finally:
@@ -413,8 +448,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return code if isinstance(code, int) else (0 if code is None else EXIT_ERROR)
         if not args.paths and not args.sample:
             args.scan_parser.print_usage(sys.stderr)
-            sys.stderr.write("%s scan: error: no PATH given (add --sample to scan the bundled "
-                             "sample)\n" % PROG)
+            sys.stderr.write("%s scan: error: no PATH given (add --sample to scan the bundled sample)\n" % PROG)
             return EXIT_ERROR
         return run(args)
     except CliError as error:

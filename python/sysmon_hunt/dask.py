@@ -118,7 +118,9 @@ def _scan_unit(unit: WorkUnit, config: _native.ScanConfig) -> _native.Partial:
 # ---------------------------------------------------------------------------
 
 
-def _unit_config(by: ByArg, exclude: ExcludeArg, users: bool, options: Any) -> Tuple[_native.ScanConfig, List[exclusions.Rule]]:
+def _unit_config(
+    by: ByArg, exclude: ExcludeArg, users: bool, options: Any
+) -> Tuple[_native.ScanConfig, List[exclusions.Rule]]:
     """The configuration every unit is scanned with, and the rules applied
     to the merged hits, checked here so that a bad option fails at once
     rather than on every worker."""
@@ -229,7 +231,7 @@ def connect(address: str) -> Iterator[Any]:
     except ImportError as error:
         raise ImportError(_INSTALL_HINT) from error
     if address.startswith("local:"):
-        count = address[len("local:"):]
+        count = address[len("local:") :]
         if not count.isdigit() or int(count) < 1:
             raise ValueError("expected local:N with N >= 1 worker processes, got %r" % address)
         # Its workers' logs would repeat each failed unit's error, which

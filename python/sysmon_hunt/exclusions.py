@@ -69,7 +69,7 @@ def parse_rules(text: str, name: str = "<rules>") -> List[Rule]:
             match = re.compile(_FILE_CONDITION).match(line, at)
             if match is None:
                 rest = line[at:].split()[0]
-                raise ValueError(f"{origin}: expected FIELD=GLOB or FIELD=\"GLOB\", got {rest!r}")
+                raise ValueError(f'{origin}: expected FIELD=GLOB or FIELD="GLOB", got {rest!r}')
             glob = match.group(2) if match.group(2) is not None else match.group(3)
             conditions.append(Condition(match.group(1), glob))
             at = match.end()
@@ -123,8 +123,7 @@ def _compile(rules: Sequence[Rule], by_fields: Sequence[str]) -> List[List[Tuple
         for condition in rule.conditions:
             if condition.field not in by_fields:
                 raise ValueError(
-                    f"{rule.origin}: unknown field {condition.field!r} "
-                    f"(the hits' fields are: {', '.join(by_fields)})"
+                    f"{rule.origin}: unknown field {condition.field!r} (the hits' fields are: {', '.join(by_fields)})"
                 )
             tests.append((list(by_fields).index(condition.field), glob_regex(condition.glob)))
         compiled.append(tests)

@@ -132,8 +132,7 @@ def write_html(result: ScanResult, out: TextIO, **options: Any) -> None:
     out.write(render_html(result, **options))
 
 
-WRITERS = {"table": write_table, "csv": write_csv, "json": write_json, "ndjson": write_ndjson,
-           "html": write_html}
+WRITERS = {"table": write_table, "csv": write_csv, "json": write_json, "ndjson": write_ndjson, "html": write_html}
 
 
 def write_risk(result: ScanResult, out: TextIO) -> None:
@@ -179,4 +178,3 @@ def summary(prog: str, result: ScanResult, elapsed: float, rules: bool = False) 
 def default_format(is_terminal: bool) -> str:
     """`table` for a person at a terminal, `csv` for files and pipes."""
     return "table" if is_terminal else "csv"
-

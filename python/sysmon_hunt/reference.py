@@ -455,8 +455,17 @@ def matches(f: Fields) -> bool:
 Key = Tuple[str, ...]
 
 #: `System` children of the Windows event schema whose data is their text.
-SYSTEM_TEXT_ELEMENTS = ("EventID", "Version", "Level", "Task", "Opcode", "Keywords", "EventRecordID", "Channel",
-                        "Computer")
+SYSTEM_TEXT_ELEMENTS = (
+    "EventID",
+    "Version",
+    "Level",
+    "Task",
+    "Opcode",
+    "Keywords",
+    "EventRecordID",
+    "Channel",
+    "Computer",
+)
 #: `System` children whose data are attributes only: no value to group by.
 SYSTEM_ATTRIBUTE_ELEMENTS = ("Provider", "TimeCreated", "Correlation", "Execution", "Security")
 STATS_COLUMNS = ("count", "firstTime", "lastTime")
@@ -472,7 +481,9 @@ def check_by_fields(names: Sequence[str]) -> None:
         raise ValueError("at least one by-field is needed")
     for i, name in enumerate(names):
         if not FIELD_NAME.fullmatch(name):
-            raise ValueError(f"by-field {name!r}: a field name is an ASCII letter followed by ASCII letters, digits or _")
+            raise ValueError(
+                f"by-field {name!r}: a field name is an ASCII letter followed by ASCII letters, digits or _"
+            )
         if name in STATS_COLUMNS:
             raise ValueError(f"by-field {name!r}: this is a statistics column, not an event field")
         if name in SYSTEM_ATTRIBUTE_ELEMENTS:
@@ -487,6 +498,7 @@ def by_field_value(root: Element, name: str) -> Optional[str]:
     Data, `dest` the Computer, `process_name` the basename of the Image Data),
     then the text `System` elements, then the `Data` of that Name. Names are
     case-sensitive."""
+
     def system_text(element: str) -> Optional[str]:
         child = system_child(root, element)
         return None if child is None else child.value()
@@ -514,9 +526,7 @@ def by_key(root: Element, by_fields: Sequence[str] = BY_FIELDS) -> Optional[Key]
     return values  # type: ignore[return-value]
 
 
-SYSTEM_TIME = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?Z?"
-)
+SYSTEM_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?Z?")
 
 
 def parse_time(value: Optional[str]) -> Optional[datetime]:

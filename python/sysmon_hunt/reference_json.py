@@ -40,7 +40,7 @@ def json_layout(decoded: bytes) -> Optional[bool]:
     """None when the decoded text is not JSON; else whether it holds arrays."""
     head = decoded[:JSON_SNIFF_LEN]
     if head.startswith(UTF8_BOM):
-        head = head[len(UTF8_BOM):]
+        head = head[len(UTF8_BOM) :]
     tokens = bytes(b for b in head if b not in JSON_SPACE)[:2]
     # The next token must fit a log of records, so that a text log opening
     # with `[2021-04-28 ...]` or `[INFO]` stays text.
@@ -100,7 +100,7 @@ def max_depth(record: bytes) -> int:
 def line_records(data: bytes) -> Iterator[Framed]:
     offset = 0
     for line in data.split(b"\n"):
-        record = line[len(UTF8_BOM):] if offset == 0 and line.startswith(UTF8_BOM) else line
+        record = line[len(UTF8_BOM) :] if offset == 0 and line.startswith(UTF8_BOM) else line
         if record.strip(JSON_SPACE):
             yield Framed(offset, record, None, None)
         offset += len(line) + 1
@@ -336,8 +336,13 @@ class NxLog(Shape):
         return utc
 
     def system_text(self, element: str) -> Optional[str]:
-        key = {"Channel": "Channel", "EventRecordID": "RecordNumber", "Version": "Version", "Task": "Task",
-               "Opcode": "OpcodeValue"}.get(element)
+        key = {
+            "Channel": "Channel",
+            "EventRecordID": "RecordNumber",
+            "Version": "Version",
+            "Task": "Task",
+            "Opcode": "OpcodeValue",
+        }.get(element)
         return None if key is None else get_text(self.top, key)
 
     def data(self, name: str) -> Optional[str]:
@@ -417,8 +422,9 @@ def check_record(state: "Scan", path: str, framed: Framed) -> None:
         state.add_malformed(path, offset, "invalid UTF-8")
         return
     try:
-        value = json.loads(text, object_pairs_hook=Members, parse_int=Number, parse_float=Number,
-                           parse_constant=reject_constant)
+        value = json.loads(
+            text, object_pairs_hook=Members, parse_int=Number, parse_float=Number, parse_constant=reject_constant
+        )
     except (ValueError, RecursionError):
         state.add_malformed(path, offset, "not valid JSON")
         return

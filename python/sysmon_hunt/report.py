@@ -68,8 +68,31 @@ _TEMPLATES = "templates"
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Axis steps, in seconds: the smallest giving at most `_MAX_TICKS` ticks is used.
 _TICK_STEPS = (
-    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
-    86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400, 91 * 86400, 182 * 86400, 365 * 86400,
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    2 * 86400,
+    7 * 86400,
+    14 * 86400,
+    30 * 86400,
+    91 * 86400,
+    182 * 86400,
+    365 * 86400,
 )
 _MAX_TICKS = 8
 
@@ -396,17 +419,19 @@ def build_timeline(result: ScanResult, max_lanes: int = MAX_LANES) -> Optional[T
     for host, indexes in groups[:max_lanes]:
         first = min(result[i].firstTime for i in indexes)
         last = max(result[i].lastTime for i in indexes)
-        lanes.append(Lane(
-            host=host,
-            hits=len(indexes),
-            downloads=sum(result[i].count for i in indexes),
-            first=first,
-            last=last,
-            users=_lane_users(result, indexes),
-            marks=_marks(result, indexes, scale),
-            x=scale.x(first),
-            x_end=scale.x(last),
-        ))
+        lanes.append(
+            Lane(
+                host=host,
+                hits=len(indexes),
+                downloads=sum(result[i].count for i in indexes),
+                first=first,
+                last=last,
+                users=_lane_users(result, indexes),
+                marks=_marks(result, indexes, scale),
+                x=scale.x(first),
+                x_end=scale.x(last),
+            )
+        )
     hidden = groups[max_lanes:]
     return Timeline(
         host_field=detection.host_field(result.by_fields),
@@ -447,9 +472,7 @@ def by_version(by_fields: Tuple[str, ...]) -> str:
     return next((name for name, fields in detection.VERSIONS.items() if fields == by_fields), "custom")
 
 
-def build_summary(
-    result: ScanResult, failures: Sequence[str] = (), max_inputs: int = MAX_INPUTS
-) -> Summary:
+def build_summary(result: ScanResult, failures: Sequence[str] = (), max_inputs: int = MAX_INPUTS) -> Summary:
     s = result.stats
     span = time_span(result)
     figures = (
@@ -471,7 +494,9 @@ def build_summary(
             problem = "skipped: %s" % entry.skipped
         elif entry.damage is not None:
             problem = "damaged: %s at decompressed offset %s; what came before it was scanned" % (
-                entry.damage, entry.damaged_at)
+                entry.damage,
+                entry.damaged_at,
+            )
         if problem is not None:
             problems.append("%s: %s" % (entry.path, problem))
         if entry.format is not None:
@@ -495,15 +520,20 @@ def build_summary(
 
 def hidden_lanes_note(timeline: Timeline) -> str:
     return "The timeline draws the %d busiest of %s; %s with %s (%s) are not drawn (they are in the table)." % (
-        len(timeline.lanes), _plural(timeline.hosts, "host"), _plural(timeline.hidden_hosts, "host"),
-        _plural(timeline.hidden_hits, "hit"), _plural(timeline.hidden_downloads, "download"))
+        len(timeline.lanes),
+        _plural(timeline.hosts, "host"),
+        _plural(timeline.hidden_hosts, "host"),
+        _plural(timeline.hidden_hits, "hit"),
+        _plural(timeline.hidden_downloads, "download"),
+    )
 
 
 def capped_table_note(table: Table) -> str:
-    return ("The table shows the first %s of %s, in the scan's order; %s are left out of this page. "
-            "Every hit is in --format csv or json." % (
-                "{:,}".format(len(table.rows)), _plural(table.total, "hit"),
-                "{:,}".format(table.total - len(table.rows))))
+    return (
+        "The table shows the first %s of %s, in the scan's order; %s are left out of this page. "
+        "Every hit is in --format csv or json."
+        % ("{:,}".format(len(table.rows)), _plural(table.total, "hit"), "{:,}".format(table.total - len(table.rows)))
+    )
 
 
 def _package_version() -> str:
@@ -539,7 +569,9 @@ def build_page(
         headline = "%s of files through Telegram" % _plural(sum(h.count for h in result), "download")
     else:
         headline = "%s through Telegram on %s" % (
-            _plural(sum(h.count for h in result), "download"), _plural(hosts, "host"))
+            _plural(sum(h.count for h in result), "download"),
+            _plural(hosts, "host"),
+        )
     return Page(
         title="sysmon-hunt: %s" % headline,
         headline=headline,
@@ -611,30 +643,34 @@ def render(page: Page) -> str:
     """The page as one HTML document."""
     env = _environment()
     style, script = _asset("report.css"), _asset("report.js")
-    csp = "; ".join((
-        "default-src 'none'",
-        "style-src %s" % _csp_hash(style),
-        "script-src %s" % _csp_hash(script),
-        "img-src 'none'",
-        "base-uri 'none'",
-        "form-action 'none'",
-    ))
+    csp = "; ".join(
+        (
+            "default-src 'none'",
+            "style-src %s" % _csp_hash(style),
+            "script-src %s" % _csp_hash(script),
+            "img-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        )
+    )
     template = env.get_template("report.html.j2")
     import markupsafe  # Jinja2's own dependency
 
-    return str(template.render(
-        page=page,
-        csp=csp,
-        # The package's own, hashed into the CSP; values from logs are never marked safe.
-        style=markupsafe.Markup(style),
-        script=markupsafe.Markup(script),
-        svg_width=SVG_WIDTH,
-        plot_left=PLOT_LEFT,
-        plot_right=PLOT_RIGHT,
-        axis_height=AXIS_HEIGHT,
-        lane_height=LANE_HEIGHT,
-        mark_y=MARK_Y,
-    ))
+    return str(
+        template.render(
+            page=page,
+            csp=csp,
+            # The package's own, hashed into the CSP; values from logs are never marked safe.
+            style=markupsafe.Markup(style),
+            script=markupsafe.Markup(script),
+            svg_width=SVG_WIDTH,
+            plot_left=PLOT_LEFT,
+            plot_right=PLOT_RIGHT,
+            axis_height=AXIS_HEIGHT,
+            lane_height=LANE_HEIGHT,
+            mark_y=MARK_Y,
+        )
+    )
 
 
 def render_html(result: ScanResult, **options: Any) -> str:

@@ -187,7 +187,11 @@ class ScanResult(Sequence[Hit]):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ScanResult):
             return (self._hits, self.stats, self.by_fields, self.users) == (
-                other._hits, other.stats, other.by_fields, other.users)
+                other._hits,
+                other.stats,
+                other.by_fields,
+                other.users,
+            )
         return NotImplemented
 
     def __repr__(self) -> str:
