@@ -329,18 +329,7 @@ impl FastParser<'_, '_, '_> {
             data_slot =
                 name_value.and_then(|v| table.data.iter().find(|(n, _)| n.as_str() == v)).map(|&(_, slot)| slot);
         }
-        let context = match parent {
-            None => Context::Root,
-            Some(Context::Root) if element_local == "System" && !*seen_system => {
-                *seen_system = true;
-                Context::System
-            }
-            Some(Context::Root) if element_local == "EventData" && !*seen_event_data => {
-                *seen_event_data = true;
-                Context::EventData
-            }
-            _ => Context::Other,
-        };
+        let context = Context::of_child(parent, element_local, seen_system, seen_event_data);
         let mut capture_slot = None;
         if in_system {
             if let Some(&(_, slot)) = table.system_text.iter().find(|(e, _)| e == element_local) {

@@ -127,6 +127,26 @@ enum Context {
     Other,
 }
 
+impl Context {
+    /// The context of an element named `local` inside `parent` (None: the
+    /// root). Only the first `System` and the first `EventData` child of
+    /// the root are read; `seen_*` remember whether they came already.
+    fn of_child(parent: Option<Context>, local: &str, seen_system: &mut bool, seen_event_data: &mut bool) -> Context {
+        match parent {
+            None => Context::Root,
+            Some(Context::Root) if local == "System" && !*seen_system => {
+                *seen_system = true;
+                Context::System
+            }
+            Some(Context::Root) if local == "EventData" && !*seen_event_data => {
+                *seen_event_data = true;
+                Context::EventData
+            }
+            _ => Context::Other,
+        }
+    }
+}
+
 /// The text of an element being collected into a slot.
 struct Capture {
     slot: usize,
@@ -341,18 +361,7 @@ fn open_element(
                 name.and_then(|name| table.data.iter().find(|(n, _)| n.as_str() == name)).map(|&(_, slot)| slot);
         }
     }
-    let context = match parent {
-        None => Context::Root,
-        Some(Context::Root) if element_local == "System" && !*seen_system => {
-            *seen_system = true;
-            Context::System
-        }
-        Some(Context::Root) if element_local == "EventData" && !*seen_event_data => {
-            *seen_event_data = true;
-            Context::EventData
-        }
-        _ => Context::Other,
-    };
+    let context = Context::of_child(parent, element_local, seen_system, seen_event_data);
     let mut outcome = OpenOutcome::Nothing;
     if in_system {
         if let Some(&(_, slot)) = table.system_text.iter().find(|(e, _)| e == element_local) {
