@@ -288,12 +288,32 @@ fn to_python_result(py: Python<'_>, output: ScanOutput, config: &ScanConfig) -> 
     let _paused = GcPaused::new(py)?;
     let mut hits = Vec::with_capacity(output.hits.len());
     let mut users = Vec::with_capacity(if config.users { output.hits.len() } else { 0 });
+    // Hits come sorted by their by-field values, so a host, an image or a
+    // process id usually repeats the previous hit's: such a value shares
+    // the previous hit's `str` instead of making a new one.
+    let mut previous: Vec<(String, Bound<'_, PyAny>)> = Vec::new();
     for hit in output.hits {
         let mut row: Vec<Bound<'_, PyAny>> = Vec::with_capacity(hit.values.len() + 3);
-        row.extend(hit.values.iter().map(|value| PyString::new(py, value).into_any()));
+        for (column, value) in hit.values.into_iter().enumerate() {
+            match previous.get_mut(column) {
+                Some((text, object)) if *text == value => row.push(object.clone()),
+                slot => {
+                    let object = PyString::new(py, &value).into_any();
+                    row.push(object.clone());
+                    match slot {
+                        Some(entry) => *entry = (value, object),
+                        None => previous.push((value, object)),
+                    }
+                }
+            }
+        }
         row.push(hit.stats.count.into_pyobject(py)?.into_any());
-        row.push(to_datetime(hit.stats.first)?);
-        row.push(to_datetime(hit.stats.last)?);
+        let first = to_datetime(hit.stats.first)?;
+        // One object when the group's first and last times are the same
+        // (every group of one event): datetimes are immutable.
+        let last = if hit.stats.last == hit.stats.first { first.clone() } else { to_datetime(hit.stats.last)? };
+        row.push(first);
+        row.push(last);
         hits.push(tuple_new.call1((&hit_class, PyTuple::new(py, row)?))?);
         if config.users {
             users.push(PyTuple::new(py, hit.stats.distinct)?);
