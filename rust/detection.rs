@@ -148,6 +148,7 @@ impl ByField {
 /// The by-fields of security_content's v1 of the detection (the seed's search).
 pub const BY_V1: [&str; 6] = ["Computer", "EventCode", "Image", "process_id", "TargetFilename", "Hash"];
 /// The by-fields of v2-v4 (2023 on): `dest` is the host, `process_name` the basename of `Image`.
+#[cfg(any(feature = "python", test))]
 pub const BY_V3: [&str; 6] = ["dest", "EventCode", "process_name", "process_id", "TargetFilename", "Hash"];
 
 /// Conditions (all must hold), by-fields, and where `_time` comes from.

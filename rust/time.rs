@@ -76,6 +76,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// A UTC date and time of day, as calendars and Python's `datetime` take it.
+#[cfg(any(feature = "python", test))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Civil {
     pub year: i32,
@@ -89,6 +90,7 @@ pub struct Civil {
 
 /// The UTC date and time `micros` after the epoch (the inverse of
 /// [`parse_system_time`]; Howard Hinnant's `civil_from_days`).
+#[cfg(any(feature = "python", test))]
 pub fn civil_from_micros(micros: Micros) -> Civil {
     let days = micros.div_euclid(86_400_000_000);
     let in_day = micros.rem_euclid(86_400_000_000);
