@@ -232,20 +232,27 @@ impl<R: Read> Chunks<R> {
     }
 }
 
+/// How a JSON unit is read: its layout, and the bytes each read asks for.
+#[derive(Clone, Copy, Debug)]
+pub struct JsonReading {
+    /// Top-level arrays (one unit per input); otherwise NDJSON.
+    pub array: bool,
+    pub chunk_size: usize,
+}
+
 /// Scans one unit of a JSON input into `partial`. `reader` starts at
 /// `unit.start - 1` (at 0 for the first unit) so that an NDJSON unit can
 /// tell whether a line starts at its first byte; arrays are one unit.
-#[allow(clippy::too_many_arguments)]
 pub fn scan_json_unit(
     context: &ScanContext<'_>,
     scratch: &mut Scratch,
     reader: impl Read,
     unit: &Unit,
-    array: bool,
-    chunk_size: usize,
+    reading: JsonReading,
     cancel: &AtomicBool,
     partial: &mut Partial,
 ) -> Result<(), ReadFailure> {
+    let JsonReading { array, chunk_size } = reading;
     let base = unit.start.saturating_sub(1);
     let mut chunks = Chunks { reader, buf: Vec::new(), filled: 0, base, eof: false, chunk_size, failure: None };
     let mut checker = RecordChecker::new(context, unit.file_index);
@@ -501,8 +508,15 @@ mod tests {
         let mut partial = Partial::default();
         let unit = Unit { file_index: 0, start: 0, owned_len: u64::MAX };
         let cancel = AtomicBool::new(false);
-        let result =
-            scan_json_unit(&context, &mut Scratch::new(), input, &unit, array, chunk_size, &cancel, &mut partial);
+        let result = scan_json_unit(
+            &context,
+            &mut Scratch::new(),
+            input,
+            &unit,
+            JsonReading { array, chunk_size },
+            &cancel,
+            &mut partial,
+        );
         assert!(result.is_ok());
         partial
     }

@@ -91,7 +91,8 @@ pub fn scan_one_unit(
         scan_evtx_unit(context, scratch, source, unit, progress, cancel, &mut partial)
     } else if let Some(array) = source.json_array() {
         let reader = source.open_at(unit.start.saturating_sub(1), progress)?;
-        crate::json::scan_json_unit(context, scratch, reader, unit, array, chunk_size, cancel, &mut partial)
+        let reading = crate::json::JsonReading { array, chunk_size };
+        crate::json::scan_json_unit(context, scratch, reader, unit, reading, cancel, &mut partial)
     } else {
         let reader = source.open_at(unit.start, progress)?;
         let position = UnitPosition { file_index: unit.file_index, base: unit.start, owned_len: unit.owned_len };
