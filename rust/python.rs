@@ -325,7 +325,13 @@ fn to_python_result(py: Python<'_>, output: ScanOutput, config: &ScanConfig) -> 
     let examples = output
         .malformed_examples
         .into_iter()
-        .map(|m| malformed_class.call1((&names[m.file_index], m.offset, m.reason.as_ref())))
+        .map(|m| {
+            let fields = PyDict::new(py);
+            fields.set_item("path", &names[m.file_index])?;
+            fields.set_item("offset", m.offset)?;
+            fields.set_item("reason", m.reason.as_ref())?;
+            malformed_class.call((), Some(&fields))
+        })
         .collect::<PyResult<Vec<_>>>()?;
     let input_class = results.getattr("InputStats")?;
     let inputs = output
