@@ -206,8 +206,10 @@ def test_bad_options_fail_before_any_work(client, corpus) -> None:
         sysmon_hunt.dask.scan(corpus, client=client, split_size=10)
     with pytest.raises(TypeError, match="threads"):
         sysmon_hunt.dask.scan(corpus, client=client, threads=2)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="no_such_option"):
         sysmon_hunt.dask.scan(corpus, client=client, no_such_option=1)
+    with pytest.raises(TypeError, match="EVTX prefilter"):
+        sysmon_hunt.dask.scan(corpus, client=client, evtx_prefilter=False)
     with pytest.raises(ValueError, match="chunk_size"):
         sysmon_hunt.dask.scan(corpus, client=client, chunk_size=-1)
     for bad in (0, -5, True, 1.5):

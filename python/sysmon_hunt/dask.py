@@ -50,6 +50,7 @@ _LOCAL_ONLY = {
     "threads": "each worker scans one unit per Dask thread; size the cluster instead",
     "split_size": "use split_bytes",
     "progress": "the client does not see the workers' reads; Dask's dashboard shows the tasks",
+    "evtx_prefilter": "a debugging switch of local scans; cluster units always use the EVTX prefilter",
 }
 
 _INSTALL_HINT = "Dask's distributed scheduler is not installed: pip install 'sysmon-hunt[dask]'"
