@@ -337,13 +337,8 @@ impl FastParser<'_, '_, '_> {
                     capture_slot = Some(slot);
                 }
             }
-            // Read for its attributes: counts as seen even without them.
             if wants_attributes {
-                for &(ref element, _, slot) in &table.system_attributes {
-                    if element == element_local && values.is_missing(slot) {
-                        values.slots[slot] = Slot::NoValue;
-                    }
-                }
+                table.mark_attributes_seen(element_local, values);
             }
         } else if let Some(slot) = data_slot {
             if values.is_missing(slot) {

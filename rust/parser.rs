@@ -147,6 +147,19 @@ impl Context {
     }
 }
 
+impl FieldTable {
+    /// A System element read for its attributes counts as seen even when
+    /// it lacks them: a second `TimeCreated` must not supply the time the
+    /// first lacked.
+    fn mark_attributes_seen(&self, element_local: &str, values: &mut EventValues) {
+        for &(ref element, _, slot) in &self.system_attributes {
+            if element == element_local && values.is_missing(slot) {
+                values.slots[slot] = Slot::NoValue;
+            }
+        }
+    }
+}
+
 /// The text of an element being collected into a slot.
 struct Capture {
     slot: usize,
@@ -369,14 +382,8 @@ fn open_element(
                 outcome = OpenOutcome::CaptureText(slot);
             }
         }
-        // A System element read for its attributes only still counts as seen:
-        // a second `TimeCreated` must not supply the time the first lacked.
         if wants_attributes {
-            for &(ref element, _, slot) in &table.system_attributes {
-                if element == element_local && values.is_missing(slot) {
-                    values.slots[slot] = Slot::NoValue;
-                }
-            }
+            table.mark_attributes_seen(element_local, values);
         }
     } else if let Some(slot) = data_slot {
         if values.is_missing(slot) {
