@@ -148,9 +148,8 @@ pub fn finish(mut merged: Partial, plan: &[PlannedFile], detection: &Detection) 
         })
         .collect();
     // Partials from elsewhere are checked before their hits are built.
-    let by_fields = detection.by_fields.len();
-    if !merged.groups_have_fields(by_fields) {
-        return Err(Error::InvalidPartial(format!("a group without {by_fields} by-field values")));
+    if let Some(reason) = merged.invalid_group(detection.by_fields.len()) {
+        return Err(Error::InvalidPartial(reason));
     }
     let hits = merged.take_hits();
     ScanOutput::assemble(inputs, merged, hits)
@@ -159,6 +158,7 @@ pub fn finish(mut merged: Partial, plan: &[PlannedFile], detection: &Detection) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::TIME_RANGE;
 
     const HIT: &str = "<Event><System><Provider Name='Microsoft-Windows-Sysmon'/><EventID>15</EventID>\
         <TimeCreated SystemTime='2021-04-28T20:11:3{s}Z'/><Computer>{c}</Computer></System>\
@@ -281,5 +281,16 @@ mod tests {
         let mut short_key = Partial::default();
         short_key.add_hit(["only", "two"], 1, None);
         assert!(matches!(finish(short_key, &[file("a")], &detection), Err(Error::InvalidPartial(_))));
+        // Times no event can have (Python's datetime could not hold them).
+        let six = ["h", "15", "i", "1", "t", "x"];
+        for time in [*TIME_RANGE.start() - 1, *TIME_RANGE.end() + 1, i64::MIN, i64::MAX] {
+            let mut odd_time = Partial::default();
+            odd_time.add_hit(six, time, None);
+            assert!(matches!(finish(odd_time, &[file("a")], &detection), Err(Error::InvalidPartial(_))), "{time}");
+        }
+        let mut edges = Partial::default();
+        edges.add_hit(six, *TIME_RANGE.start(), None);
+        edges.add_hit(six, *TIME_RANGE.end(), None);
+        assert_eq!(finish(edges, &[file("a")], &detection).unwrap().hits[0].stats.count, 2);
     }
 }

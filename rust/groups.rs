@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::{GroupStats, Hit, KEY_SEPARATOR};
+use super::{GroupStats, Hit};
 use crate::time::Micros;
 
 /// Enough shards to keep every core of a big machine busy while merging.
@@ -115,8 +115,8 @@ impl GroupTable {
         }
     }
 
-    pub(super) fn keys(&self) -> impl Iterator<Item = &str> {
-        self.shards.iter().flat_map(|shard| shard.iter().map(|e| e.key.as_str()))
+    pub(super) fn groups(&self) -> impl Iterator<Item = (&str, &GroupStats)> {
+        self.shards.iter().flat_map(|shard| shard.iter().map(|e| (e.key.as_str(), &e.stats)))
     }
 
     #[cfg(test)]
@@ -131,18 +131,12 @@ impl GroupTable {
         for shard in self.shards.into_vec() {
             groups.extend(shard.into_iter().map(|e| (e.key, e.stats)));
         }
-        let hit = |(key, stats): (String, GroupStats)| Hit {
-            values: key.split(KEY_SEPARATOR).map(str::to_string).collect(),
-            stats,
-        };
         if parallel {
             groups.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         } else {
             groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
-        // Built on this thread: in parallel it was slower (measured: glibc's
-        // malloc, and frees of keys allocated by other threads).
-        groups.into_iter().map(hit).collect()
+        groups.into_iter().map(|(key, stats)| Hit::new(key, stats)).collect()
     }
 }
 
@@ -187,7 +181,11 @@ mod tests {
     }
 
     fn summary(table: GroupTable) -> Vec<(Vec<String>, u64, Micros, Micros)> {
-        table.into_hits().into_iter().map(|h| (h.values, h.stats.count, h.stats.first, h.stats.last)).collect()
+        table
+            .into_hits()
+            .into_iter()
+            .map(|h| (h.values().map(str::to_string).collect(), h.stats.count, h.stats.first, h.stats.last))
+            .collect()
     }
 
     /// The same merge and sort, on one thread and inside a pool (where both

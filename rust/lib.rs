@@ -42,7 +42,7 @@
 //! let out = scan(&[path], &Detection::telegram_downloads(), &ScanOptions::default(), &AtomicBool::new(false)).unwrap();
 //! assert_eq!(out.events, 1);
 //! assert_eq!(out.hits.len(), 1);
-//! assert_eq!(out.hits[0].values[0], "host");
+//! assert_eq!(out.hits[0].values().next(), Some("host"));
 //! assert_eq!(out.hits[0].stats.count, 1);
 //! std::fs::remove_dir_all(&dir).unwrap();
 //! ```

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyTuple, PyType};
 
 use crate::aggregate::{Partial, MAX_MALFORMED_EXAMPLES};
 use crate::detection::{Detection, BY_V1, BY_V3, STATS_COLUMNS};
@@ -24,7 +24,10 @@ use crate::input::Input;
 use crate::output::ScanOutput;
 use crate::progress::Progress;
 use crate::scan::{scan_inputs, ScanOptions};
-use crate::time::civil_from_micros;
+
+#[path = "python_hits.rs"]
+mod hits;
+use hits::PendingHits;
 
 // Named for where users meet it: `sysmon_hunt.ScanError`.
 pyo3::create_exception!(
@@ -237,88 +240,21 @@ impl ScanConfig {
     }
 }
 
-/// Keeps CPython's cyclic garbage collector out of the way while a large
-/// result is built: every hit is a new tuple, and with the collector on,
-/// building 100k of them triggers collections that walk all the earlier
-/// ones (most of the time of a many-hits scan). Nothing built here can form
-/// a cycle. The collector is switched back on when this is dropped, also on
-/// an error, if it was on before.
-struct GcPaused<'py> {
-    gc: Bound<'py, PyModule>,
-    was_enabled: bool,
-}
-
-impl<'py> GcPaused<'py> {
-    fn new(py: Python<'py>) -> PyResult<Self> {
-        let gc = py.import("gc")?;
-        let was_enabled = gc.call_method0("isenabled")?.is_truthy()?;
-        if was_enabled {
-            gc.call_method0("disable")?;
-        }
-        Ok(GcPaused { gc, was_enabled })
-    }
-}
-
-impl Drop for GcPaused<'_> {
-    fn drop(&mut self) {
-        if self.was_enabled {
-            let _ = self.gc.call_method0("enable");
-        }
-    }
-}
-
 /// The `sysmon_hunt.results.ScanResult` of a scan's output: the one place
-/// where what a scan returns becomes Python objects. Hits are the
-/// `results.hit_type(by_fields)` named tuples with UTC datetimes; `users`
-/// (when collected) the sorted distinct `User` values of each hit.
+/// where what a scan returns becomes Python objects. The hits go as they
+/// are, a [`PendingHits`] that `ScanResult` builds on first access; `users`
+/// (when collected) are the sorted distinct `User` values of each hit.
 fn to_python_result(py: Python<'_>, output: ScanOutput, config: &ScanConfig) -> PyResult<Py<PyAny>> {
     let results = py.import("sysmon_hunt.results")?;
-    let by_fields = PyTuple::new(py, config.by_field_names()?)?;
-    let hit_class = results.getattr("hit_type")?.call1((&by_fields,))?;
-    let datetime = py.import("datetime")?;
-    let (datetime_class, utc) = (datetime.getattr("datetime")?, datetime.getattr("timezone")?.getattr("utc")?);
-    let to_datetime = |micros: i64| {
-        let t = civil_from_micros(micros);
-        datetime_class.call1((t.year, t.month, t.day, t.hour, t.minute, t.second, t.micros, &utc))
+    let by_field_names = config.by_field_names()?;
+    let by_fields = PyTuple::new(py, &by_field_names)?;
+    let users = if config.users {
+        let users = output.hits.iter().map(|hit| PyTuple::new(py, &hit.stats.distinct));
+        Some(PyTuple::new(py, users.collect::<PyResult<Vec<_>>>()?)?)
+    } else {
+        None
     };
-    // `tuple.__new__(Hit, values)` is what a named tuple's own `__new__`
-    // does, without a Python-level call per hit.
-    let tuple_new = py.get_type::<PyTuple>().getattr("__new__")?;
-
-    let _paused = GcPaused::new(py)?;
-    let mut hits = Vec::with_capacity(output.hits.len());
-    let mut users = Vec::with_capacity(if config.users { output.hits.len() } else { 0 });
-    // Hits come sorted by their by-field values, so a host, an image or a
-    // process id usually repeats the previous hit's: such a value shares
-    // the previous hit's `str` instead of making a new one.
-    let mut previous: Vec<(String, Bound<'_, PyAny>)> = Vec::new();
-    for hit in output.hits {
-        let mut row: Vec<Bound<'_, PyAny>> = Vec::with_capacity(hit.values.len() + 3);
-        for (column, value) in hit.values.into_iter().enumerate() {
-            match previous.get_mut(column) {
-                Some((text, object)) if *text == value => row.push(object.clone()),
-                slot => {
-                    let object = PyString::new(py, &value).into_any();
-                    row.push(object.clone());
-                    match slot {
-                        Some(entry) => *entry = (value, object),
-                        None => previous.push((value, object)),
-                    }
-                }
-            }
-        }
-        row.push(hit.stats.count.into_pyobject(py)?.into_any());
-        let first = to_datetime(hit.stats.first)?;
-        // One object when the group's first and last times are the same
-        // (every group of one event): datetimes are immutable.
-        let last = if hit.stats.last == hit.stats.first { first.clone() } else { to_datetime(hit.stats.last)? };
-        row.push(first);
-        row.push(last);
-        hits.push(tuple_new.call1((&hit_class, PyTuple::new(py, row)?))?);
-        if config.users {
-            users.push(PyTuple::new(py, hit.stats.distinct)?);
-        }
-    }
+    let hits = PendingHits::new(output.hits, by_field_names);
 
     let names: Vec<String> = output.inputs.iter().map(|i| i.path.to_string_lossy().into_owned()).collect();
     let malformed_class = results.getattr("MalformedEvent")?;
@@ -364,8 +300,8 @@ fn to_python_result(py: Python<'_>, output: ScanOutput, config: &ScanConfig) -> 
 
     let options = PyDict::new(py);
     options.set_item("by_fields", by_fields)?;
-    options.set_item("users", if config.users { Some(PyTuple::new(py, users)?) } else { None })?;
-    let result = results.getattr("ScanResult")?.call((PyTuple::new(py, hits)?, stats), Some(&options))?;
+    options.set_item("users", users)?;
+    let result = results.getattr("ScanResult")?.call((hits, stats), Some(&options))?;
     Ok(result.unbind())
 }
 
@@ -543,6 +479,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<PartialResult>()?;
     module.add_class::<PlannedFile>()?;
     module.add_class::<ScanConfig>()?;
+    module.add_class::<PendingHits>()?;
     // Constants Python shares with the core, defined once, here.
     module.add("BY_V1", PyTuple::new(module.py(), BY_V1)?)?;
     module.add("BY_V3", PyTuple::new(module.py(), BY_V3)?)?;

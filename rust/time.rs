@@ -8,6 +8,11 @@
 /// Microseconds since 1970-01-01T00:00:00Z (negative before it).
 pub type Micros = i64;
 
+/// The times [`parse_system_time`] gives: years 1-9999, from
+/// 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z (Python's
+/// `datetime` range).
+pub const TIME_RANGE: std::ops::RangeInclusive<Micros> = -62_135_596_800_000_000..=253_402_300_799_999_999;
+
 /// Parses a SystemTime value; `None` when it is not a valid time.
 pub fn parse_system_time(value: &str) -> Option<Micros> {
     let s = value.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n')).as_bytes();
@@ -118,6 +123,12 @@ pub fn civil_from_micros(micros: Micros) -> Civil {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_range_is_what_parsing_gives() {
+        assert_eq!(parse_system_time("0001-01-01T00:00:00Z"), Some(*TIME_RANGE.start()));
+        assert_eq!(parse_system_time("9999-12-31T23:59:59.9999999Z"), Some(*TIME_RANGE.end()));
+    }
 
     #[test]
     fn civil_is_the_inverse_of_parsing() {

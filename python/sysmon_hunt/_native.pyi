@@ -1,6 +1,6 @@
 """Type stubs of the native core (`rust/python.rs`). Use `sysmon_hunt.scan()`."""
 
-from typing import IO, Callable, List, Optional, Tuple, Union
+from typing import IO, Any, Callable, List, Optional, Tuple, Union
 
 from .results import ScanResult
 
@@ -98,3 +98,11 @@ class Partial:
         """The result, as `scan()` returns it (no exclusions applied), of a
         scan of the files `plan` lists (skipped ones included, in input
         order) whose units were scanned with `config`."""
+
+class PendingHits:
+    """A scan's hits as the core returns them; `ScanResult` builds them on
+    first access."""
+
+    def __len__(self) -> int: ...
+    def build(self) -> Tuple[Tuple[Any, ...], ...]:
+        """The hits as `results.hit_type(by_fields)` named tuples."""

@@ -119,13 +119,19 @@ class ScanResult(Sequence[Hit]):
     `by_fields` names the hits' grouping fields (`columns` adds the
     statistics); `users` is, per hit, the sorted distinct `User` values of
     its events when the scan collected them (``users=True``), else None.
+
+    A native scan hands its hits over as the core returns them; their
+    Python objects are made the first time the hits are read, and kept
+    (``len()``, ``repr()`` and ``stats`` do not need them). A scan with
+    tens of thousands of distinct hits returns sooner, and a caller that
+    reads only the counts never pays for the objects.
     """
 
-    __slots__ = ("_hits", "stats", "by_fields", "users")
+    __slots__ = ("_built", "_pending", "stats", "by_fields", "users")
 
     def __init__(
         self,
-        hits: Sequence[HitRow],
+        hits: Union[Sequence[HitRow], _native.PendingHits],
         stats: ScanStats,
         *,
         by_fields: Tuple[str, ...] = BY_FIELDS,
@@ -133,12 +139,26 @@ class ScanResult(Sequence[Hit]):
     ) -> None:
         # Hits grouped by other by-fields are named tuples of their own
         # (`hit_type`); they are typed as `Hit`, the default grouping.
-        self._hits = cast(Tuple[Hit, ...], tuple(hits))
+        self._built: Optional[Tuple[Hit, ...]] = None
+        self._pending: Optional[_native.PendingHits] = None
+        if isinstance(hits, _native.PendingHits):
+            self._pending = hits
+        else:
+            self._built = cast(Tuple[Hit, ...], tuple(hits))
         self.stats = stats
         self.by_fields: Tuple[str, ...] = tuple(by_fields)
         self.users: Optional[Tuple[Tuple[str, ...], ...]] = None if users is None else tuple(map(tuple, users))
-        if self.users is not None and len(self.users) != len(self._hits):
+        if self.users is not None and len(self.users) != len(self):
             raise ValueError("users must have one entry per hit")
+
+    @property
+    def _hits(self) -> Tuple[Hit, ...]:
+        """The hits' objects, made on first use from the native ones."""
+        if self._built is None:
+            assert self._pending is not None
+            self._built = cast(Tuple[Hit, ...], self._pending.build())
+            self._pending = None  # frees the core's copy
+        return self._built
 
     @property
     def columns(self) -> Tuple[str, ...]:
@@ -179,7 +199,7 @@ class ScanResult(Sequence[Hit]):
         return self._hits[index]
 
     def __len__(self) -> int:
-        return len(self._hits)
+        return len(self._hits) if self._pending is None else len(self._pending)
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self._hits)
@@ -195,7 +215,24 @@ class ScanResult(Sequence[Hit]):
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f"ScanResult({len(self._hits)} hits, {self.stats!r})"
+        return f"ScanResult({len(self)} hits, {self.stats!r})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Pickles (for Dask, multiprocessing) with its hits built, as plain
+        # tuples: the named-tuple class of other by-fields is made at run
+        # time, so pickle could not find it by name.
+        rows = tuple(map(tuple, self._hits))
+        return (_unpickle_result, (rows, self.stats, self.by_fields, self.users))
+
+
+def _unpickle_result(
+    rows: Sequence[HitRow],
+    stats: ScanStats,
+    by_fields: Tuple[str, ...],
+    users: Optional[Sequence[Tuple[str, ...]]],
+) -> ScanResult:
+    make_hit = hit_type(by_fields)
+    return ScanResult([make_hit(*row) for row in rows], stats, by_fields=by_fields, users=users)
 
 
 #: How many malformed events a scan reports by location.
