@@ -9,9 +9,10 @@
 //! could gain. `scan()` now returns as soon as the core is done; whoever
 //! reads the hits pays for them once (`ScanResult` keeps what was built).
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyModule, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyModule, PyString, PyTuple, PyType};
 
 use crate::aggregate::Hit;
 use crate::time::{civil_from_micros, TIME_RANGE};
@@ -40,11 +41,8 @@ impl PendingHits {
     /// tuples, times as UTC datetimes.
     fn build<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let results = py.import("sysmon_hunt.results")?;
-        let hit_class = results.getattr("hit_type")?.call1((PyTuple::new(py, &self.by_fields)?,))?;
+        let hit_class = TupleClass::new(results.getattr("hit_type")?.call1((PyTuple::new(py, &self.by_fields)?,))?)?;
         let datetimes = Datetimes::new(py)?;
-        // `tuple.__new__(Hit, values)` is what a named tuple's own `__new__`
-        // does, without a Python-level call per hit.
-        let tuple_new = py.get_type::<PyTuple>().getattr("__new__")?;
 
         let _paused = GcPaused::new(py)?;
         let mut hits = Vec::with_capacity(self.hits.len());
@@ -52,8 +50,8 @@ impl PendingHits {
         // process id usually repeats the previous hit's: such a value shares
         // the previous hit's `str` instead of making a new one.
         let mut previous: Vec<(&str, Bound<'py, PyAny>)> = Vec::with_capacity(self.by_fields.len());
+        let mut row: Vec<Bound<'py, PyAny>> = Vec::with_capacity(self.by_fields.len() + 3);
         for hit in &self.hits {
-            let mut row: Vec<Bound<'py, PyAny>> = Vec::with_capacity(self.by_fields.len() + 3);
             for (column, value) in hit.values().enumerate() {
                 match previous.get_mut(column) {
                     Some((text, object)) if *text == value => row.push(object.clone()),
@@ -75,9 +73,57 @@ impl PendingHits {
                 if hit.stats.last == hit.stats.first { first.clone() } else { datetimes.make(hit.stats.last)? };
             row.push(first);
             row.push(last);
-            hits.push(tuple_new.call1((&hit_class, PyTuple::new(py, row)?))?);
+            hits.push(hit_class.make(&mut row)?);
         }
         PyTuple::new(py, hits)
+    }
+}
+
+/// Makes instances of a named-tuple class the way `tuple.__new__(class,
+/// values)` does: the class's `tp_alloc` for that many items, then each
+/// item set. Without the values tuple, the arguments tuple and the call
+/// that `tuple.__new__` takes per hit (a fifth of the instructions per
+/// hit, measured).
+struct TupleClass<'py> {
+    class: Bound<'py, PyType>,
+    alloc: ffi::allocfunc,
+}
+
+impl<'py> TupleClass<'py> {
+    fn new(class: Bound<'py, PyAny>) -> PyResult<Self> {
+        let py = class.py();
+        let class = class.cast_into::<PyType>()?;
+        if !class.is_subclass_of::<PyTuple>()? {
+            return Err(PyTypeError::new_err("hit_type() must give a tuple class"));
+        }
+        // SAFETY: `class` is a type object. A class made by `namedtuple` is
+        // a heap type, whose slots PyType_GetSlot reads on every version.
+        let slot = unsafe { ffi::PyType_GetSlot(class.as_type_ptr(), ffi::Py_tp_alloc) };
+        if slot.is_null() {
+            return Err(PyErr::take(py).unwrap_or_else(|| PyTypeError::new_err("a tuple class without tp_alloc")));
+        }
+        // SAFETY: the Py_tp_alloc slot holds an `allocfunc`.
+        let alloc = unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::allocfunc>(slot) };
+        Ok(TupleClass { class, alloc })
+    }
+
+    /// An instance holding `items` (which it takes, leaving the vector empty).
+    fn make(&self, items: &mut Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.class.py();
+        let len = items.len() as ffi::Py_ssize_t;
+        // SAFETY: the `tp_alloc` of a tuple class returns a new instance of
+        // `len` empty (NULL) items, or NULL with an exception set.
+        let instance = unsafe { Bound::from_owned_ptr_or_err(py, (self.alloc)(self.class.as_type_ptr(), len))? };
+        for (index, item) in items.drain(..).enumerate() {
+            // SAFETY: `instance` is a tuple nothing else has seen (one
+            // reference), `index` is below its length, and PyTuple_SetItem
+            // takes over the item's reference. A NULL item left by an error
+            // here is one a tuple's deallocation skips.
+            if unsafe { ffi::PyTuple_SetItem(instance.as_ptr(), index as ffi::Py_ssize_t, item.into_ptr()) } != 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        Ok(instance)
     }
 }
 
