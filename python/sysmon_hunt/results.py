@@ -154,11 +154,19 @@ class ScanResult(Sequence[Hit]):
     @property
     def _hits(self) -> Tuple[Hit, ...]:
         """The hits' objects, made on first use from the native ones."""
-        if self._built is None:
-            assert self._pending is not None
-            self._built = cast(Tuple[Hit, ...], self._pending.build())
-            self._pending = None  # frees the core's copy
-        return self._built
+        built = self._built
+        if built is None:
+            # Read once: another thread may build them meanwhile. It sets
+            # `_built` before it drops `_pending`, and the first set wins.
+            pending = self._pending
+            if pending is not None:
+                fresh = cast(Tuple[Hit, ...], pending.build())
+                if self._built is None:
+                    self._built = fresh
+                self._pending = None  # frees the core's copy
+            built = self._built
+            assert built is not None
+        return built
 
     @property
     def columns(self) -> Tuple[str, ...]:
@@ -199,7 +207,8 @@ class ScanResult(Sequence[Hit]):
         return self._hits[index]
 
     def __len__(self) -> int:
-        return len(self._hits) if self._pending is None else len(self._pending)
+        pending = self._pending
+        return len(self._hits) if pending is None else len(pending)
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self._hits)
