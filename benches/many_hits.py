@@ -13,8 +13,9 @@ a shared machine); MB = 10^6 bytes.
 
 With --python-before/--python-after (the python of a venv holding each
 commit's release wheel) it times `sysmon_hunt.scan()` end to end instead,
-in a fresh child process per run that times only the call (result objects
-included), as benches/run.py does.
+in a fresh child process per run that times only the call, as
+benches/run.py does; with --read-hits, the call and a loop that reads every
+hit (a native result makes its hits' Python objects on first read).
 """
 
 from __future__ import annotations
@@ -57,9 +58,12 @@ def core_seconds(binary: str, path: str, threads: int) -> Tuple[float, float, st
 CHILD = r"""
 import sys, time
 import sysmon_hunt
-path, threads = sys.argv[1], int(sys.argv[2])
+path, threads, read_hits = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "read"
 t0, c0 = time.perf_counter(), time.process_time()
 result = sysmon_hunt.scan(path, threads=threads)
+if read_hits:
+    for hit in result:
+        hit[-1]
 seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
 hits = list(result)
 print("threads=%d: %.6f s cpu %.6f s; %d events, %d hits, %d malformed"
@@ -67,10 +71,11 @@ print("threads=%d: %.6f s cpu %.6f s; %d events, %d hits, %d malformed"
 """
 
 
-def python_seconds(python: str, path: str, threads: int) -> Tuple[float, float, str]:
+def python_seconds(python: str, path: str, threads: int, read_hits: bool) -> Tuple[float, float, str]:
     """`scan()` timed inside a fresh interpreter of the given venv: wall and
-    CPU time (all threads) of the call alone."""
-    _, out = timed([python, "-I", "-c", CHILD, path, str(threads)])
+    CPU time (all threads) of the call alone, or with `read_hits` of the
+    call and a loop reading every hit (which makes the hits' objects)."""
+    _, out = timed([python, "-I", "-c", CHILD, path, str(threads), "read" if read_hits else "call"])
     match = re.search(r"threads=\d+: ([0-9.]+) s cpu ([0-9.]+) s", out)
     if not match:
         raise RuntimeError("unexpected child output: %r" % out)
@@ -112,6 +117,7 @@ def main() -> int:
     ap.add_argument("--after", default="")
     ap.add_argument("--python-before", help="time scan() in this venv python instead of --before")
     ap.add_argument("--python-after", help="time scan() in this venv python instead of --after")
+    ap.add_argument("--read-hits", action="store_true", help="with --python-*: time scan() and reading every hit")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("files", nargs="+")
@@ -135,7 +141,7 @@ def main() -> int:
                     ("after", args.after, args.python_after),
                 ):
                     if python:
-                        seconds, cpu, out = python_seconds(python, path, n)
+                        seconds, cpu, out = python_seconds(python, path, n, args.read_hits)
                     else:
                         seconds, cpu, out = core_seconds(binary, path, n)
                     keep(best, "%s%d" % (label, n), seconds)
