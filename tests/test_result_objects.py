@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, List
@@ -95,3 +97,29 @@ def test_the_times_at_the_edges_of_the_calendar_are_exact(tmp_path: Path) -> Non
         # The objects behave as any datetime: arithmetic, formatting, pickling.
         assert datetime.fromisoformat(hit.firstTime.isoformat()) == hit.firstTime
         assert pickle.loads(pickle.dumps(hit.lastTime)) == hit.lastTime
+
+
+def test_threads_reading_a_fresh_result_at_once_see_the_same_hits(tmp_path: Path) -> None:
+    log = tmp_path / "many.log"
+    log.write_text(
+        "\n".join(
+            sysmon_event(layout="bare", process_id=str(i), target=f"C:\\d\\{i}.txt:Zone.Identifier")
+            for i in range(3000)
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    expected = reference.scan(log)
+    for _ in range(5):
+        native = sysmon_hunt.scan(log)
+        start = threading.Barrier(6)
+
+        def read() -> List[Hit]:
+            start.wait()
+            return list(native)
+
+        with ThreadPoolExecutor(6) as pool:
+            seen = list(pool.map(lambda _: read(), range(6)))
+        assert all(hits == list(expected) for hits in seen)
+        # Whoever built them first, every thread got the kept objects.
+        assert all(all(a is b for a, b in zip(hits, native)) for hits in seen)
