@@ -110,16 +110,16 @@ def test_threads_reading_a_fresh_result_at_once_see_the_same_hits(tmp_path: Path
         encoding="utf-8",
     )
     expected = reference.scan(log)
+
+    def read(result: ScanResult, start: threading.Barrier) -> List[Hit]:
+        start.wait()
+        return list(result)
+
     for _ in range(5):
         native = sysmon_hunt.scan(log)
         start = threading.Barrier(6)
-
-        def read() -> List[Hit]:
-            start.wait()
-            return list(native)
-
         with ThreadPoolExecutor(6) as pool:
-            seen = list(pool.map(lambda _: read(), range(6)))
+            seen = list(pool.map(read, [native] * 6, [start] * 6))
         assert all(hits == list(expected) for hits in seen)
         # Whoever built them first, every thread got the kept objects.
         assert all(all(a is b for a, b in zip(hits, native)) for hits in seen)
