@@ -13,6 +13,8 @@ import re
 import struct
 import subprocess
 import sys
+import unicodedata
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Dict, List
 
@@ -20,6 +22,7 @@ import pytest
 
 import sysmon_hunt
 from cli_helpers import ENV, cli, err, event, out, summary_line
+from sysmon_hunt import output
 from sysmon_hunt.output import ctime, iso_time
 
 
@@ -473,3 +476,34 @@ def test_a_failed_scan_leaves_the_output_file_alone(known: Path, scanner: List[s
     proc = cli("scan", *scanner, "--format", "csv", "-o", str(existing), str(known))
     assert proc.returncode == 0
     assert existing.read_text(encoding="utf-8").startswith("Computer,EventCode")
+
+
+@pytest.mark.parametrize(
+    "value, seconds, micros",
+    [
+        (datetime(1, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc), "0001-01-02T03:04:05", "0001-01-02T03:04:05.000006Z"),
+        (datetime(999, 12, 31, 23, 59, 59, tzinfo=timezone.utc), "0999-12-31T23:59:59", "0999-12-31T23:59:59.000000Z"),
+        (
+            datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
+            "9999-12-31T23:59:59",
+            "9999-12-31T23:59:59.999999Z",
+        ),
+        # Naive: taken as UTC. Another offset: converted to UTC.
+        (datetime(2021, 4, 28, 20, 11, 34, 709744), "2021-04-28T20:11:34", "2021-04-28T20:11:34.709744Z"),
+        (
+            datetime(2021, 4, 28, 22, 11, 34, 709744, tzinfo=timezone(timedelta(hours=2))),
+            "2021-04-28T20:11:34",
+            "2021-04-28T20:11:34.709744Z",
+        ),
+    ],
+)
+def test_times_are_written_in_utc_with_four_digit_years(value: datetime, seconds: str, micros: str) -> None:
+    assert (ctime(value), iso_time(value)) == (seconds, micros)
+
+
+def test_characters_below_the_narrow_bound_take_one_column_each() -> None:
+    for code in range(ord(output._NARROW_BELOW)):
+        ch = chr(code)
+        assert not unicodedata.combining(ch) and unicodedata.east_asian_width(ch) not in ("W", "F"), hex(code)
+    assert output._width("José-LAPTOP") == 11
+    assert output._width("e\u0301") == 1 and output._width("漢字") == 4
