@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyModule, PyString, PyTuple, PyType};
 
 use crate::aggregate::Hit;
+use crate::detection::STATS_COLUMNS;
 use crate::time::{civil_from_micros, TIME_RANGE};
 
 /// The hits of one scan, sorted, with the by-fields that name their
@@ -41,7 +42,8 @@ impl PendingHits {
     /// tuples, times as UTC datetimes.
     fn build<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let results = py.import("sysmon_hunt.results")?;
-        let hit_class = TupleClass::new(results.getattr("hit_type")?.call1((PyTuple::new(py, &self.by_fields)?,))?)?;
+        let hit_class = results.getattr("hit_type")?.call1((PyTuple::new(py, &self.by_fields)?,))?;
+        let hit_class = TupleClass::new(hit_class, self.by_fields.len() + STATS_COLUMNS.len())?;
         let datetimes = Datetimes::new(py)?;
 
         let _paused = GcPaused::new(py)?;
@@ -87,10 +89,12 @@ impl PendingHits {
 struct TupleClass<'py> {
     class: Bound<'py, PyType>,
     alloc: ffi::allocfunc,
+    /// How many fields the class has.
+    width: usize,
 }
 
 impl<'py> TupleClass<'py> {
-    fn new(class: Bound<'py, PyAny>) -> PyResult<Self> {
+    fn new(class: Bound<'py, PyAny>, width: usize) -> PyResult<Self> {
         let py = class.py();
         let class = class.cast_into::<PyType>()?;
         if !class.is_subclass_of::<PyTuple>()? {
@@ -104,12 +108,18 @@ impl<'py> TupleClass<'py> {
         }
         // SAFETY: the Py_tp_alloc slot holds an `allocfunc`.
         let alloc = unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::allocfunc>(slot) };
-        Ok(TupleClass { class, alloc })
+        Ok(TupleClass { class, alloc, width })
     }
 
-    /// An instance holding `items` (which it takes, leaving the vector empty).
+    /// An instance holding `items` (which it takes, leaving the vector
+    /// empty); one item per field, or an error.
     fn make(&self, items: &mut Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let py = self.class.py();
+        if items.len() != self.width {
+            let found = items.len();
+            items.clear();
+            return Err(PyValueError::new_err(format!("a hit of {found} values for {} columns", self.width)));
+        }
         let len = items.len() as ffi::Py_ssize_t;
         // SAFETY: the `tp_alloc` of a tuple class returns a new instance of
         // `len` empty (NULL) items, or NULL with an exception set.
