@@ -1,9 +1,11 @@
-//! The Python binding (`sysmon_hunt._native`): the only file that uses PyO3.
+//! The Python binding (`sysmon_hunt._native`): with its submodule
+//! `python_hits.rs`, the only code that uses PyO3.
 //!
 //! It converts arguments to owned Rust values, runs the whole scan with the
 //! interpreter detached (other Python threads keep running), and converts
 //! the output into the Python result types of `sysmon_hunt.results` in one
-//! function, [`to_python_result`].
+//! function, [`to_python_result`]; the hits go as a `PendingHits`, built on
+//! first read.
 
 use std::io;
 use std::path::PathBuf;
