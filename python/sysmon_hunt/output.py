@@ -48,7 +48,10 @@ def iso_time(value: datetime) -> str:
 def row(hit: HitRow) -> List[str]:
     """A hit's cells as text, times as ``ctime``."""
     *by_values, count, first, last = hit
-    return [str(v) for v in by_values] + [str(count), ctime(first), ctime(last)]
+    first_text = ctime(first)
+    # A group of one event has one time (often one object): written once.
+    last_text = first_text if last == first else ctime(last)
+    return [str(v) for v in by_values] + [str(count), first_text, last_text]
 
 
 # Control characters would break a table's one-row-per-line layout.
