@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sysmon_hunt
 from cli_helpers import ENV, cli, err, event, out, summary_line
-from sysmon_hunt import output
+from sysmon_hunt import _native, output
 from sysmon_hunt.output import ctime, iso_time
 
 
@@ -507,3 +509,26 @@ def test_characters_below_the_narrow_bound_take_one_column_each() -> None:
         assert not unicodedata.combining(ch) and unicodedata.east_asian_width(ch) not in ("W", "F"), hex(code)
     assert output._width("José-LAPTOP") == 11
     assert output._width("e\u0301") == 1 and output._width("漢字") == 4
+
+
+#: Cell text with what CSV must quote or double, and characters beyond ASCII.
+#: No lone surrogates: cells are decoded text (a test below covers them).
+CSV_CELLS = st.text(
+    alphabet=st.sampled_from(list(",\"\r\n \t#=;\\'aZ09\x00é漢\u2028")) | st.characters(exclude_categories=["Cs"]),
+    max_size=12,
+)
+
+
+@given(rows=st.lists(st.lists(CSV_CELLS, min_size=1, max_size=6), max_size=8))
+def test_csv_rows_are_what_pythons_csv_writer_writes(rows: List[List[str]]) -> None:
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\r\n").writerows(rows)
+    assert _native.csv_records(rows) == expected.getvalue()
+
+
+def test_a_csv_row_without_fields_or_with_a_lone_surrogate_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one field"):
+        _native.csv_records([["a"], []])
+    # As writing it to a UTF-8 file would.
+    with pytest.raises(UnicodeEncodeError):
+        _native.csv_records([["\ud800"]])

@@ -106,3 +106,7 @@ class PendingHits:
     def __len__(self) -> int: ...
     def build(self) -> Tuple[Tuple[Any, ...], ...]:
         """The hits as `results.hit_type(by_fields)` named tuples."""
+
+def csv_records(rows: List[List[str]]) -> str:
+    """`rows` (each with at least one field) as CSV text, as Python's
+    `csv.writer(out, lineterminator="\\r\\n")` writes them."""
